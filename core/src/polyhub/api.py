@@ -1,0 +1,264 @@
+"""The public API: ``load``, ``download``, ``list_models``, ``info``, ``help``, ``plan``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from .address import Address, parse_address
+from .card import ModelCard
+from .config import read_config
+from .context import Context
+from .device import Device, parse_device
+from .errors import MetadataError, ModelNotFoundError, PolyhubError, UnsupportedError
+from .loading import LoadRequest, Plan, plan_load
+from .plugins import PluginRecord, Plugins, default_plugins
+from .validation import Problem
+
+__all__ = [
+    "download",
+    "help",
+    "info",
+    "list_models",
+    "list_plugins",
+    "load",
+    "plan",
+    "validate",
+]
+
+log = logging.getLogger("polyhub")
+
+# Keywords the core consumes itself; never passed on to sources' models.
+CORE_OPTIONS = ("device", "runtime", "offline", "trust_repo", "force_reload", "verify")
+
+
+def _context(
+    plugins: Plugins | None = None,
+    *,
+    offline: bool | None = None,
+    trust_repo: bool | str | None = None,
+    force_reload: bool = False,
+    verify: bool = False,
+) -> Context:
+    config = read_config(
+        offline=offline, trust_repo=trust_repo, force_reload=force_reload, verify=verify
+    )
+    return Context(config, plugins or default_plugins())
+
+
+def _unknown_scheme(scheme: str, plugins: Plugins) -> ModelNotFoundError:
+    known = ", ".join(plugins.sources) or "none"
+    failed = [p for p in plugins.failed if p.name == scheme or scheme in p.module]
+    hint = f" (plugin {failed[0].name!r} failed to load: {failed[0].error})" if failed else ""
+    return ModelNotFoundError(
+        f"no installed plugin serves the scheme {scheme!r}{hint}; installed schemes: {known}. "
+        f"Is polyhub-{scheme} installed?"
+    )
+
+
+def _resolve(address: Address, context: Context) -> ModelCard:
+    if address.scheme not in context.plugins.sources:
+        raise _unknown_scheme(address.scheme, context.plugins)
+    card = context.plugins.hook.polyhub_source_resolve(address=address, context=context)
+    if card is None:
+        raise ModelNotFoundError(f"no plugin resolved {address}")
+    if not isinstance(card, ModelCard):
+        raise PolyhubError(
+            f"plugin for scheme {address.scheme!r} returned {type(card).__name__}, not a ModelCard"
+        )
+    return card
+
+
+def _model_options(address: Address, context: Context) -> dict[str, Any]:
+    consumed = set(CORE_OPTIONS) | set(context.plugins.sources[address.scheme].options)
+    return {k: v for k, v in address.options.items() if k not in consumed}
+
+
+def info(address: str | Address, *, offline: bool | None = None, **options: Any) -> ModelCard:
+    """Describe a model without downloading it: name, version, assets with sha256 and size, io ports."""
+    addr = parse_address(address, **options)
+    return _resolve(addr, _context(offline=offline))
+
+
+def help(address: str | Address, *, offline: bool | None = None, **options: Any) -> str:  # noqa: A001
+    """The model's help text (entrypoint docstring, card usage). Never runs repository code."""
+    addr = parse_address(address, **options)
+    context = _context(offline=offline)
+    card = _resolve(addr, context)
+    text = context.plugins.hook.polyhub_source_help(card=card, context=context)
+    return text if text is not None else card.summary
+
+
+def list_models(
+    scheme: str | None = None, *, offline: bool | None = None, **filters: Any
+) -> list[ModelCard]:
+    """List models of one source (``scheme``) or of every installed source.
+
+    Filters are the source's own (``model=``, ``tags=``, ``hub=``...). No model
+    bytes are downloaded and no repository code runs.
+    """
+    context = _context(offline=offline)
+    schemes = [scheme] if scheme else list(context.plugins.sources)
+    cards: list[ModelCard] = []
+    for name in schemes:
+        if name not in context.plugins.sources:
+            raise _unknown_scheme(name, context.plugins)
+        found = context.plugins.hook.polyhub_source_list(
+            scheme=name, filters=dict(filters), context=context
+        )
+        if found is None:
+            raise UnsupportedError(f"the source {name!r} cannot list its models")
+        cards.extend(found)
+    return cards
+
+
+def plan(
+    address: str | Address,
+    *,
+    device: str | Device | None = "auto",
+    runtime: str | None = None,
+    offline: bool | None = None,
+    **options: Any,
+) -> Plan:
+    """Say which asset, runtime and device :func:`load` would use, and why. Downloads nothing."""
+    addr = parse_address(address, **options)
+    context = _context(offline=offline)
+    card = _resolve(addr, context)
+    return plan_load(card, parse_device(device), context, runtime=runtime)
+
+
+def _fetch(card: ModelCard, asset: Any, context: Context) -> Path:
+    path = context.plugins.hook.polyhub_source_fetch(card=card, asset=asset, context=context)
+    if path is None:
+        raise UnsupportedError(f"no plugin can fetch {asset.url}")
+    return Path(path)
+
+
+def detect_format(path: Path, plugins: Plugins | None = None) -> str | None:
+    """Name the format of ``path`` by content, or ``None`` when no plugin knows it."""
+    plugins = plugins or default_plugins()
+    head = b""
+    if path.is_file():
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    result = plugins.hook.polyhub_format_detect(path=path, head=head)
+    return str(result) if result is not None else None
+
+
+def load(
+    address: str | Address,
+    *,
+    device: str | Device | None = "auto",
+    runtime: str | None = None,
+    offline: bool | None = None,
+    trust_repo: bool | str | None = None,
+    force_reload: bool = False,
+    verify: bool = False,
+    **options: Any,
+) -> Any:
+    """Load a model from any hub into its runtime, on ``device``.
+
+    :param address: ``scheme:path[@revision][?key=value]``, e.g. ``"onnx:mnist"``.
+    :param device: ``auto``, ``cpu``, ``gpu[:N]`` or ``ascend[:N]``.
+    :param runtime: force a runtime (``"onnx"`` gives an ``onnx.ModelProto``).
+    :param offline: no network at all (default: ``POLYHUB_OFFLINE``).
+    :param trust_repo: ``True``, ``False`` or ``"check"``, for models that run repository code.
+    :param force_reload: download again even when cached.
+    :param verify: re-hash cached files before use.
+    :param options: the source's options (``hub=``, ``opset=``...) and the model's
+        keyword arguments (``pretrained=True``, ``num_classes=10``).
+    :returns: the runtime's native model object.
+    """
+    addr = parse_address(address, **options)
+    context = _context(
+        offline=offline, trust_repo=trust_repo, force_reload=force_reload, verify=verify
+    )
+    card = _resolve(addr, context)
+    chosen = plan_load(card, parse_device(device), context, runtime=runtime)
+    log.debug("plan for %s: %s", addr, "; ".join(chosen.reasons))
+    path: Path | None = None
+    fmt = chosen.format
+    if chosen.asset is not None:
+        path = _fetch(card, chosen.asset, context)
+        detected = detect_format(path, context.plugins)
+        if detected is not None and detected != fmt:
+            raise MetadataError(
+                f"the card says {fmt!r} but the file {path} is {detected!r}",
+                file=card.file or str(card.address),
+                field="format",
+            )
+        if detected is None and fmt in context.plugins.formats:
+            raise MetadataError(
+                f"the file {path} does not look like {fmt!r} (checked by content)",
+                file=card.file or str(card.address),
+                field="format",
+            )
+    request = LoadRequest(
+        path=path,
+        format=fmt,
+        runtime=chosen.runtime,
+        device=chosen.device,
+        card=card,
+        asset=chosen.asset,
+        options=_model_options(addr, context),
+        context=context,
+    )
+    model = context.plugins.hook.polyhub_runtime_load(request=request)
+    if model is None:
+        raise UnsupportedError(f"runtime {chosen.runtime!r} did not load {card.address}")
+    return model
+
+
+def download(
+    address: str | Address,
+    *,
+    with_test_data: bool = False,
+    device: str | Device | None = "auto",
+    offline: bool | None = None,
+    force_reload: bool = False,
+    verify: bool = False,
+    **options: Any,
+) -> Path:
+    """Download (and verify) a model's file into the cache and return its path.
+
+    With ``with_test_data=True``, also fetch the card's ``test-data`` archive,
+    extract it safely and return the extracted folder instead.
+    """
+    addr = parse_address(address, **options)
+    context = _context(offline=offline, force_reload=force_reload, verify=verify)
+    card = _resolve(addr, context)
+    if with_test_data:
+        archives = card.assets_with_role("test-data")
+        if not archives:
+            raise UnsupportedError(f"{card.address} publishes no test data")
+        archive = archives[0]
+        blob = _fetch(card, archive, context)
+        return context.extract(
+            blob,
+            key=archive.sha256 or blob.name,
+            max_bytes=None if archive.size is None else max(archive.size * 64, 1 << 30),
+        )
+    models = card.assets_with_role("model")
+    if not models:
+        raise UnsupportedError(f"{card.address} has no downloadable model file (its model is code)")
+    try:
+        asset = plan_load(card, parse_device(device), context).asset or models[0]
+    except UnsupportedError:
+        asset = models[0]  # downloading needs no runtime
+    return _fetch(card, asset, context)
+
+
+def list_plugins() -> list[PluginRecord]:
+    """Every plugin: loaded ones, then those that failed (``error`` says why)."""
+    plugins = default_plugins()
+    return [*plugins.records, *plugins.failed]
+
+
+def validate(path: str | Path) -> list[Problem]:
+    """Run the publishing checks of the hub that owns ``path`` (a card, manifest or repo)."""
+    context = _context()
+    result = context.plugins.hook.polyhub_source_validate(path=Path(path), context=context)
+    if result is None:
+        raise UnsupportedError(f"no installed plugin knows how to validate {path}")
+    return list(result)

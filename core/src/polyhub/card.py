@@ -1,0 +1,153 @@
+"""``ModelCard``: one typed record for a model of any hub.
+
+A source plugin builds a card from its hub's metadata (a manifest entry, a
+markdown card, a ``hubconf.py`` entrypoint). Cards are frozen values, built
+without downloading any model bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from .address import Address
+
+__all__ = ["Asset", "CodeRef", "IOPort", "ModelCard"]
+
+
+def _frozen_mapping(obj: object, name: str) -> None:
+    object.__setattr__(obj, name, MappingProxyType(dict(getattr(obj, name))))
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One downloadable file of a model.
+
+    :ivar url: where to fetch it (``https://``, ``http://``, ``file://`` or a local path).
+    :ivar sha256: lower-case hex digest, or ``None`` when the hub publishes none.
+    :ivar size: size in bytes, or ``None`` when unknown.
+    :ivar format: the format name the hub declares (``onnx``, ``ckpt``, ...), or ``None``.
+    :ivar name: a relative, human-readable file name used for the cache's per-source view.
+    :ivar role: ``model`` (loadable by a runtime) or ``test-data``, ``weights``, ...
+    """
+
+    url: str
+    sha256: str | None = None
+    size: int | None = None
+    format: str | None = None
+    name: str = ""
+    role: str = "model"
+
+    def __post_init__(self) -> None:
+        if self.sha256 is not None:
+            object.__setattr__(self, "sha256", self.sha256.strip().lower())
+        if not self.name:
+            object.__setattr__(self, "name", self.url.rstrip("/").rsplit("/", 1)[-1] or "asset")
+
+
+@dataclass(frozen=True)
+class CodeRef:
+    """The code repository a model needs (``hubconf.py``, ``mindspore_hub_conf.py``).
+
+    :ivar url: the git URL, after mirror rewriting is applied by the core.
+    :ivar revision: the branch, tag or commit asked for; ``None`` is the repo's default.
+    :ivar subdir: the folder inside the repository that holds the model code.
+    :ivar entry: the entrypoint (a ``hubconf`` function or a network name).
+    :ivar kind: what the code is, e.g. ``megengine-hubconf`` or ``mindspore-hub-conf``;
+        a code-only card is loaded by the runtime that declares this as a format.
+    :ivar repo_id: the identity trust is checked against, e.g. ``github.com/megengine/models``.
+    """
+
+    url: str
+    revision: str | None = None
+    subdir: str = ""
+    entry: str = ""
+    kind: str = ""
+    repo_id: str = ""
+
+
+@dataclass(frozen=True)
+class IOPort:
+    """A model input or output: name, shape (ints, symbolic names or ``None``) and element type."""
+
+    name: str
+    shape: tuple[int | str | None, ...] | None = None
+    type: str = ""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a source knows about one model, without downloading it.
+
+    ``metadata`` keeps the hub's raw record (every key, known or not).
+    """
+
+    address: Address
+    name: str
+    source: str
+    version: str | None = None
+    dataset: str | None = None
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    assets: tuple[Asset, ...] = ()
+    code: CodeRef | None = None
+    inputs: tuple[IOPort, ...] = ()
+    outputs: tuple[IOPort, ...] = ()
+    framework: str | None = None
+    publisher: str | None = None
+    license: str | None = None
+    file: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _frozen_mapping(self, "metadata")
+        object.__setattr__(self, "tags", tuple(self.tags))
+        object.__setattr__(self, "assets", tuple(self.assets))
+
+    def assets_with_role(self, role: str) -> tuple[Asset, ...]:
+        return tuple(a for a in self.assets if a.role == role)
+
+    def replace(self, **changes: Any) -> ModelCard:
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (used by ``polyhub info --json``)."""
+        return {
+            "address": str(self.address),
+            "name": self.name,
+            "source": self.source,
+            "version": self.version,
+            "dataset": self.dataset,
+            "summary": self.summary,
+            "tags": list(self.tags),
+            "framework": self.framework,
+            "publisher": self.publisher,
+            "license": self.license,
+            "file": self.file,
+            "assets": [
+                {
+                    "url": a.url,
+                    "sha256": a.sha256,
+                    "size": a.size,
+                    "format": a.format,
+                    "name": a.name,
+                    "role": a.role,
+                }
+                for a in self.assets
+            ],
+            "code": None
+            if self.code is None
+            else {
+                "url": self.code.url,
+                "revision": self.code.revision,
+                "subdir": self.code.subdir,
+                "entry": self.code.entry,
+                "kind": self.code.kind,
+                "repo_id": self.code.repo_id,
+            },
+            "inputs": [{"name": p.name, "shape": p.shape, "type": p.type} for p in self.inputs],
+            "outputs": [{"name": p.name, "shape": p.shape, "type": p.type} for p in self.outputs],
+        }

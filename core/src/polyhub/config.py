@@ -1,0 +1,142 @@
+"""Configuration: the ``POLYHUB_*`` environment variables and per-call overrides.
+
+Read once per call into a frozen :class:`Config`, so one ``load`` sees one
+consistent configuration even if the environment changes meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .errors import PolyhubError
+
+__all__ = ["Config", "env_flag", "get_dir", "read_config", "set_dir"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+_home_override: Path | None = None
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """Read a boolean variable: 1/true/yes/on or 0/false/no/off, any case."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise PolyhubError(f"{name}={raw!r} is not a boolean: use 1/true/yes/on or 0/false/no/off")
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise PolyhubError(f"{name}={raw!r} is not a number") from None
+
+
+def set_dir(path: str | os.PathLike[str] | None) -> None:
+    """Set the polyhub home (the cache root) for this process; ``None`` restores the default."""
+    global _home_override
+    _home_override = None if path is None else Path(os.path.expanduser(os.fspath(path))).absolute()
+
+
+def get_dir() -> Path:
+    """The polyhub home: ``set_dir()``, else ``POLYHUB_HOME``, else ``$XDG_CACHE_HOME/polyhub``,
+    else the platform's user cache folder (``~/.cache/polyhub`` on Linux)."""
+    if _home_override is not None:
+        return _home_override
+    home = os.environ.get("POLYHUB_HOME")
+    if home:
+        return Path(os.path.expanduser(home)).absolute()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:  # empty counts as unset, as the XDG spec says
+        return Path(os.path.expanduser(xdg)).absolute() / "polyhub"
+    return Path(platformdirs.user_cache_dir("polyhub", appauthor=False)).absolute()
+
+
+def _parse_mirrors(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        prefix, sep, replacement = item.partition("=")
+        if not sep or not prefix:
+            raise PolyhubError(
+                f"POLYHUB_MIRRORS entry {item!r} is not PREFIX=REPLACEMENT, e.g. "
+                "'https://raw.githubusercontent.com=http://127.0.0.1:8000/raw'"
+            )
+        pairs.append((prefix.strip(), replacement.strip()))
+    # Longest prefix first, so the most specific mirror wins.
+    return tuple(sorted(pairs, key=lambda p: len(p[0]), reverse=True))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything one call of the API needs to know about its environment."""
+
+    home: Path
+    offline: bool = False
+    require_hashes: bool = False
+    mirrors: tuple[tuple[str, str], ...] = ()
+    progress: bool = True
+    trusted_repos: tuple[str, ...] = ()
+    trust_repo: bool | str | None = None
+    force_reload: bool = False
+    verify: bool = False
+    timeout: float = 30.0
+    retries: int = 5
+    backoff_cap: float = 60.0
+    lock_timeout: float = 600.0
+    extras: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def with_(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+    def rewrite_url(self, url: str) -> str:
+        """Apply ``POLYHUB_MIRRORS``: the longest matching prefix is replaced."""
+        for prefix, replacement in self.mirrors:
+            if url.startswith(prefix):
+                return replacement + url[len(prefix) :]
+        return url
+
+
+def read_config(
+    *,
+    offline: bool | None = None,
+    trust_repo: bool | str | None = None,
+    force_reload: bool = False,
+    verify: bool = False,
+) -> Config:
+    """Build a :class:`Config` from the environment, then apply the per-call overrides."""
+    trusted = tuple(
+        t.strip().lower() for t in os.environ.get("POLYHUB_TRUSTED_REPOS", "").split(",") if t.strip()
+    )
+    if trust_repo is not None and trust_repo not in (True, False, "check"):
+        raise PolyhubError(f"trust_repo must be True, False or 'check', not {trust_repo!r}")
+    return Config(
+        home=get_dir(),
+        offline=env_flag("POLYHUB_OFFLINE") if offline is None else bool(offline),
+        require_hashes=env_flag("POLYHUB_REQUIRE_HASHES"),
+        mirrors=_parse_mirrors(os.environ.get("POLYHUB_MIRRORS", "")),
+        progress=not env_flag("POLYHUB_DISABLE_PROGRESS_BARS"),
+        trusted_repos=trusted,
+        trust_repo=trust_repo,
+        force_reload=force_reload,
+        verify=verify,
+        timeout=_env_float("POLYHUB_TIMEOUT", 30.0),
+        retries=int(_env_float("POLYHUB_RETRIES", 5)),
+        lock_timeout=_env_float("POLYHUB_LOCK_TIMEOUT", 600.0),
+    )

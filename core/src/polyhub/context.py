@@ -1,0 +1,159 @@
+"""``Context``: the core services a hook may use during one call of the API.
+
+Plugins never build caches, downloaders or git checkouts of their own: they
+ask the context, so every source gets the same verified cache, mirrors,
+offline mode, retries and trust rules.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import PolyhubWarning, UnsupportedError
+
+if TYPE_CHECKING:
+    from .card import Asset, ModelCard
+    from .config import Config
+    from .device import Device
+    from .git import Checkout
+    from .plugins import Plugins
+    from .registry import SourceInfo
+
+__all__ = ["Context"]
+
+
+class Context:
+    """Core services for one call: ``config``, the ``cache``, downloads, git, trust.
+
+    Built by the public API for each call and passed to hooks as ``context``.
+    """
+
+    def __init__(self, config: Config, plugins: Plugins) -> None:
+        from .cache import Cache
+
+        self.config = config
+        self.plugins = plugins
+        self.cache = Cache(config)
+
+    # -- configuration ------------------------------------------------------
+
+    @property
+    def offline(self) -> bool:
+        """True when no socket may be opened (``POLYHUB_OFFLINE`` or ``offline=True``)."""
+        return self.config.offline
+
+    @property
+    def force_reload(self) -> bool:
+        return self.config.force_reload
+
+    def rewrite_url(self, url: str) -> str:
+        """``url`` after ``POLYHUB_MIRRORS`` rewriting (the core applies it to every fetch)."""
+        return self.config.rewrite_url(url)
+
+    def warn(self, message: str, stacklevel: int = 3) -> None:
+        """Emit a :class:`~polyhub.PolyhubWarning`."""
+        warnings.warn(message, PolyhubWarning, stacklevel=stacklevel)
+
+    def source_info(self, scheme: str) -> SourceInfo:
+        return self.plugins.sources[scheme]
+
+    # -- files --------------------------------------------------------------
+
+    def fetch(self, asset: Asset, *, card: ModelCard | None = None) -> Path:
+        """Download ``asset`` into the cache (verified against its sha256) and return its path.
+
+        A cached, verified blob is returned without any request. With no sha256
+        the first-seen hash is recorded and enforced on later downloads.
+        """
+        view = None
+        if card is not None:
+            view = f"{card.source}/{card.address.path}/{asset.name}"
+        return self.cache.fetch(
+            self.rewrite_url(asset.url),
+            sha256=asset.sha256,
+            size=asset.size,
+            view=view,
+            original_url=asset.url,
+        )
+
+    def fetch_url(
+        self,
+        url: str,
+        *,
+        sha256: str | None = None,
+        size: int | None = None,
+        view: str | None = None,
+    ) -> Path:
+        """Like :meth:`fetch` for a bare URL (e.g. weights named by model code)."""
+        return self.cache.fetch(
+            self.rewrite_url(url), sha256=sha256, size=size, view=view, original_url=url
+        )
+
+    def fetch_index(self, url: str) -> bytes:
+        """Fetch a hub index (a manifest, a card) with ETag revalidation.
+
+        Cached so that list and info work offline; when the network fails and a
+        copy is cached, the copy is used with a warning.
+        """
+        return self.cache.fetch_index(self.rewrite_url(url), original_url=url)
+
+    def extract(self, archive: Path, *, key: str, max_bytes: int | None = None) -> Path:
+        """Extract a verified tar archive safely into the cache and return the folder.
+
+        Only regular files and folders are allowed, every member must stay inside
+        the destination, and extraction goes to a temporary folder renamed at the
+        end. ``key`` (usually the archive's sha256) names the folder.
+
+        :raises polyhub.UnsafeArchiveError: a member escapes, is a link or a device,
+            or the total size passes ``max_bytes``.
+        """
+        from .archive import extract_tar
+
+        return extract_tar(archive, self.cache.extract_dir(key), max_bytes=max_bytes)
+
+    # -- code ---------------------------------------------------------------
+
+    def checkout(self, url: str, revision: str | None = None) -> Checkout:
+        """Check out ``url`` at ``revision`` (default branch when ``None``), pinned to a commit.
+
+        Cached by commit; branches are re-resolved unless offline, and a pinned
+        commit never changes. Runs no code from the repository.
+
+        :raises polyhub.RevisionNotFoundError: no such branch, tag or commit.
+        :raises polyhub.DownloadError: git failed to fetch.
+        :raises polyhub.OfflineError: offline, and nothing is cached for it.
+        """
+        from .git import checkout
+
+        return checkout(self.rewrite_url(url), revision, self.config, original_url=url)
+
+    def is_trusted(self, repo_id: str, scheme: str | None = None) -> bool:
+        """Whether ``repo_id`` may run code, without asking anybody."""
+        from .trust import TrustStore
+
+        defaults = self.plugins.sources[scheme].trusted if scheme in self.plugins.sources else ()
+        return TrustStore(self.config).is_trusted(repo_id, defaults=defaults)
+
+    def check_trust(self, repo_id: str, *, scheme: str | None = None, purpose: str = "") -> None:
+        """Raise :class:`~polyhub.UntrustedError` unless ``repo_id`` may run code.
+
+        Follows ``trust_repo`` (``True`` trusts and remembers, ``False`` refuses
+        anything not trusted already, ``"check"`` asks on a TTY) and never prompts
+        when stdin is not a terminal. A repository being in the cache does not
+        make it trusted.
+        """
+        from .trust import TrustStore
+
+        defaults = self.plugins.sources[scheme].trusted if scheme in self.plugins.sources else ()
+        TrustStore(self.config).check(repo_id, defaults=defaults, purpose=purpose)
+
+    # -- runtimes -----------------------------------------------------------
+
+    def runtime_devices(self, runtime: str) -> list[Device]:
+        """The devices ``runtime`` can use on this machine now."""
+        devices = self.plugins.hook.polyhub_runtime_devices(runtime=runtime)
+        if devices is None:
+            raise UnsupportedError(f"no plugin answers for runtime {runtime!r}")
+        return list(devices)

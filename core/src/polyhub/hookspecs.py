@@ -1,0 +1,264 @@
+"""The hook specifications: the whole contract between the core and its plugins.
+
+A plugin is a module of functions marked with :data:`polyhub.hookimpl`, named
+after the specs below, and exposed through an entry point in the ``polyhub``
+group. ``polyhub.load(address)`` runs them in this order::
+
+    parse address ──► polyhub_source_resolve ──► ModelCard (no download)
+      ──► choose asset + runtime for the device (polyhub_runtime_devices)
+      ──► polyhub_source_fetch (core default: verified download into the cache)
+      ──► polyhub_format_detect ──► polyhub_runtime_load ──► native model
+
+Dispatch hooks are ``firstresult``: plugins return ``None`` for what they do
+not serve, and the first non-``None`` answer wins. Registration hooks are
+called once per plugin manager and receive a registry. The core's own
+defaults are ``trylast`` so any plugin can override them.
+
+Every spec takes only the arguments it names; by pluggy's rules an
+implementation may accept any subset of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from .address import Address
+    from .card import Asset, ModelCard
+    from .context import Context
+    from .demo import DemoCase
+    from .device import Device
+    from .loading import LoadRequest
+    from .registry import FormatRegistry, RuntimeRegistry, SourceRegistry
+    from .validation import Problem
+
+hookspec = pluggy.HookspecMarker("polyhub")
+
+# ---------------------------------------------------------------------------
+# Registration: what each plugin provides
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def polyhub_register_sources(registry: SourceRegistry) -> None:
+    """Declare the address schemes this plugin serves.
+
+    Called once per plugin manager, right after the plugins are loaded, by
+    :func:`polyhub.list_plugins`, by address dispatch and by the error for an
+    unknown scheme (which lists every registered scheme).
+
+    :param registry: call ``registry.add(SourceInfo(scheme=..., options=...))``
+        once per scheme.
+    :returns: nothing; return values are ignored.
+    :raises polyhub.PluginError: (from ``registry.add``) the scheme is taken.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def polyhub_register_formats(registry: FormatRegistry) -> None:
+    """Declare the file formats this plugin can detect.
+
+    Called once per plugin manager, after the plugins are loaded.
+
+    :param registry: call ``registry.add(FormatInfo(name=..., suffixes=...))``
+        once per format.
+    :returns: nothing.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
+    """Declare the runtimes this plugin provides: formats loaded, device kinds targeted.
+
+    Called once per plugin manager, after the plugins are loaded. Must not
+    import the framework: it runs for ``polyhub plugins`` and ``polyhub list``.
+
+    :param registry: call ``registry.add(RuntimeInfo(name=..., formats=..., devices=...))``.
+    :returns: nothing.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------
+# Source hooks: from an address to a model card and files
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | None:
+    """Resolve ``address`` to a :class:`~polyhub.ModelCard`, without downloading model bytes.
+
+    Called by :func:`polyhub.load`, :func:`polyhub.download` and
+    :func:`polyhub.info`, once per call, before anything else. A source may
+    fetch (and should cache, through ``context.fetch_index``) its index.
+
+    :param address: the parsed address; its options already include the caller's
+        keyword arguments.
+    :param context: the core services for this call (cache, downloads, git, trust).
+    :returns: the card, or ``None`` when ``address.scheme`` is not this plugin's.
+        Stops at the first non-``None`` result.
+    :raises polyhub.ModelNotFoundError: the scheme is served but the model is not there.
+    :raises polyhub.RevisionNotFoundError: the ``@revision`` does not exist.
+    :raises polyhub.MetadataError: the hub's metadata is broken (name file and field).
+    :raises polyhub.OfflineError: offline, and the index is not cached.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def polyhub_source_list(
+    scheme: str, filters: Mapping[str, Any], context: Context
+) -> list[ModelCard] | None:
+    """List the models a source serves, filtered.
+
+    Called by :func:`polyhub.list_models` and ``polyhub list``, once per scheme.
+    Must not download model bytes nor execute repository code.
+
+    :param scheme: the scheme asked for.
+    :param filters: keyword filters from the caller (``model``, ``tags``, ``hub``,
+        and any the source documents); unknown keys should raise ``TypeError``.
+    :param context: core services.
+    :returns: the matching cards, or ``None`` when ``scheme`` is not this plugin's.
+        Stops at the first non-``None`` result.
+    :raises polyhub.OfflineError: offline, and the index is not cached.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
+    """Return the help text of a model (a docstring, a card's usage section).
+
+    Called by :func:`polyhub.help` and ``polyhub help``. Must not execute
+    repository code: read it statically.
+
+    :returns: the text, or ``None`` when the card is not this plugin's.
+        Stops at the first non-``None`` result.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def polyhub_source_fetch(card: ModelCard, asset: Asset, context: Context) -> Path | None:
+    """Bring ``asset`` into the local cache and return its verified path.
+
+    Called by :func:`polyhub.load` and :func:`polyhub.download` once per asset
+    needed. The core's default (``trylast``) downloads through the verified,
+    content-addressed cache; override it only for transports the core lacks.
+
+    :returns: the local path, or ``None`` to let the next implementation try.
+        Stops at the first non-``None`` result.
+    :raises polyhub.HashMismatchError: the bytes do not match ``asset.sha256``.
+    :raises polyhub.DownloadError: the download failed after retries.
+    :raises polyhub.OfflineError: offline, and the asset is not cached.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def polyhub_source_validate(path: Path, context: Context) -> list[Problem] | None:
+    """Run a hub's publishing checks on a local file or folder.
+
+    Called by ``polyhub validate PATH``. Each source checks what it publishes
+    (a model card, a manifest, a ``hubconf.py`` repository).
+
+    :returns: the problems found (empty when all pass), or ``None`` when ``path``
+        is not a kind of file this plugin knows. Stops at the first non-``None`` result.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------
+# Format hooks: what a file is
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def polyhub_format_detect(path: Path, head: bytes) -> str | None:
+    """Name the format of the file (or folder) at ``path`` by its content.
+
+    Called by :func:`polyhub.load` after the fetch, and by the format suite of
+    the conformance kit. Detection looks at content (magic bytes, protobuf
+    shape), not only at the suffix, and must not import a framework.
+
+    :param path: the local file or folder.
+    :param head: the first 4096 bytes of the file (empty for a folder).
+    :returns: a format name registered by this plugin, or ``None`` when the file
+        is not one of its formats. Stops at the first non-``None`` result.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------
+# Runtime hooks: from a file to a native model on a device
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
+    """List the devices ``runtime`` can use on this machine now, best first.
+
+    Called when a load asks for ``device="auto"``, and to explain an
+    :class:`~polyhub.UnsupportedError`. May import the framework.
+
+    :returns: the devices (``cpu`` included where supported), or ``None`` when
+        ``runtime`` is not this plugin's. Stops at the first non-``None`` result.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def polyhub_runtime_load(request: LoadRequest) -> object | None:
+    """Load ``request.path`` (in ``request.format``) onto ``request.device``.
+
+    Called by :func:`polyhub.load` once, after the fetch and the format check,
+    for the runtime the core chose (``request.runtime``). Framework imports
+    happen here, never at plugin import.
+
+    :param request: the file, its format, the device, the card, the options left
+        for the model (the source's own options removed) and the context.
+    :returns: the native model object (an ``nn.Cell``, an ``InferenceSession``,
+        a MegEngine ``Module``...), or ``None`` when ``request.runtime`` is not
+        this plugin's. Stops at the first non-``None`` result.
+    :raises polyhub.UnsupportedError: the device is missing (say which exist).
+    :raises polyhub.UntrustedError: the load needs code from an untrusted repository.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------
+# Demo: the embedded default hubs
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def polyhub_demo_build(directory: Path) -> DemoCase | None:
+    """Write a tiny demo hub under ``directory`` and say what to load from it.
+
+    Called by ``polyhub demo`` once per plugin. The core serves ``directory``
+    on 127.0.0.1 and loads ``DemoCase.address`` through the public API. Real
+    tiny models only, made with the real framework; no network.
+
+    :param directory: an empty folder owned by this plugin.
+    :returns: the demo case, or ``None`` when the plugin has no demo.
+
+    .. versionadded:: 0.1
+    """

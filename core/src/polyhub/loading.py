@@ -1,0 +1,130 @@
+"""Choosing what to load: which asset of a card, with which runtime, on which device.
+
+A card may carry several assets (CKPT, MINDIR, AIR, ONNX). The plan takes the
+first, in the card's order, that a runtime can load on the requested device,
+and keeps the reasons for every candidate it passed over, so polyhub can say
+why it chose what it chose (``polyhub load`` prints them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .device import Device
+from .errors import PolyhubError, UnsupportedError
+
+if TYPE_CHECKING:
+    from .card import Asset, ModelCard
+    from .context import Context
+
+__all__ = ["LoadRequest", "Plan", "plan_load"]
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """What ``polyhub_runtime_load`` receives.
+
+    :ivar path: the verified local file (or checkout folder); ``None`` for a
+        code-only card, whose runtime checks out ``card.code`` itself.
+    :ivar format: the format name, declared by the card and confirmed by detection.
+    :ivar runtime: the runtime the core chose; implementations answer only for their own.
+    :ivar device: the concrete device (never ``auto``).
+    :ivar options: keyword arguments left for the model: the address options minus
+        the source's own options and the core's (``device``, ``runtime``...).
+    """
+
+    path: Path | None
+    format: str
+    runtime: str
+    device: Device
+    card: ModelCard
+    asset: Asset | None
+    options: Mapping[str, Any]
+    context: Context = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The chosen asset, format, runtime and device, and why."""
+
+    asset: Asset | None
+    format: str
+    runtime: str
+    device: Device
+    reasons: tuple[str, ...] = ()
+
+
+def _candidates(card: ModelCard) -> list[tuple[Asset | None, str | None]]:
+    models = [(a, a.format) for a in card.assets if a.role == "model"]
+    if not models and card.code is not None and card.code.kind:
+        return [(None, card.code.kind)]
+    return list(models)
+
+
+def plan_load(
+    card: ModelCard, device: Device, context: Context, *, runtime: str | None = None
+) -> Plan:
+    """Pick the asset and runtime for ``device``.
+
+    :raises UnsupportedError: nothing in the card can run there; the message names
+        every format, the runtimes that load it and the devices they reach.
+    """
+    runtimes = context.plugins.runtimes
+    if runtime is not None and runtime not in runtimes:
+        raise UnsupportedError(
+            f"no runtime named {runtime!r}; installed runtimes: {', '.join(runtimes) or 'none'}"
+        )
+    reasons: list[str] = []
+    candidates = _candidates(card)
+    if not candidates:
+        raise UnsupportedError(f"{card.address}: the card lists no loadable asset and no model code")
+    for asset, fmt in candidates:
+        label = f"{asset.name} ({fmt})" if asset is not None else f"code {card.code.entry if card.code else ''} ({fmt})"
+        if fmt is None:
+            reasons.append(f"skipped {label}: the card does not say its format")
+            continue
+        fitting = [r for r in runtimes.for_format(fmt) if runtime is None or r.name == runtime]
+        if not fitting:
+            reasons.append(f"skipped {label}: no installed runtime loads {fmt!r}")
+            continue
+        for info in fitting:
+            if not device.is_auto and device.kind not in info.devices:
+                reasons.append(
+                    f"skipped {label} with {info.name}: it runs on {'/'.join(info.devices)}, not {device.kind}"
+                )
+                continue
+            try:
+                present = context.runtime_devices(info.name)
+            except PolyhubError as exc:
+                reasons.append(f"skipped {label} with {info.name}: {exc}")
+                continue
+            if device.is_auto:
+                if not present:
+                    reasons.append(f"skipped {label} with {info.name}: it sees no device")
+                    continue
+                chosen = present[0]
+            else:
+                kinds = {d.kind for d in present}
+                if device.kind not in kinds:
+                    reasons.append(
+                        f"skipped {label} with {info.name}: no {device.kind} here "
+                        f"(it sees {', '.join(map(str, present)) or 'none'})"
+                    )
+                    continue
+                chosen = device
+            reasons.append(f"chose {label} with {info.name} on {chosen}")
+            return Plan(asset, fmt, info.name, chosen, tuple(reasons))
+    listing = "; ".join(
+        f"{fmt}: "
+        + (
+            ", ".join(f"{r.name} ({'/'.join(r.devices)})" for r in runtimes.for_format(fmt))
+            or "no runtime installed"
+        )
+        for fmt in dict.fromkeys(f for _, f in candidates if f)
+    )
+    raise UnsupportedError(
+        f"cannot load {card.address} on {device}: " + " | ".join(reasons) + f". Formats and runtimes: {listing}"
+    )
