@@ -15,8 +15,8 @@ class DemoCase:
 
     :ivar address: the address to load, e.g. ``onnx:tiny-mlp``.
     :ivar env: environment variables to set while loading; ``{base_url}`` in a value
-        is replaced by the loopback URL serving the demo directory (no trailing slash),
-        ``{directory}`` by the demo directory's path.
+        is replaced by the loopback URL that serves the plugin's demo directory (no
+        trailing slash), ``{directory}`` by that directory's path.
     :ivar options: keyword arguments for :func:`polyhub.load`.
     :ivar run: runs one inference on the loaded model and returns a line describing
         the output.

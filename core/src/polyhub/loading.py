@@ -86,7 +86,11 @@ def plan_load(
         if fmt is None:
             reasons.append(f"skipped {label}: the card does not say its format")
             continue
-        fitting = [r for r in runtimes.for_format(fmt) if runtime is None or r.name == runtime]
+        fitting = [
+            r
+            for r in runtimes.for_format(fmt)
+            if (r.default if runtime is None else r.name == runtime)
+        ]
         if not fitting:
             reasons.append(f"skipped {label}: no installed runtime loads {fmt!r}")
             continue

@@ -66,12 +66,16 @@ class RuntimeInfo:
 
     Whether a device is present on this machine is answered later, by
     ``polyhub_runtime_devices``, because that needs the framework imported.
+
+    :ivar default: ``False`` for a runtime used only when asked for by name
+        (``runtime="onnx"`` returns a bare ``ModelProto`` instead of a session).
     """
 
     name: str
     formats: tuple[str, ...]
     devices: tuple[str, ...] = ("cpu",)
     summary: str = ""
+    default: bool = True
     plugin: str = ""
 
 
