@@ -35,6 +35,11 @@ class RepoImporter:
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self.modules: dict[str, ModuleType] = {}
+        # Names the repository provides at its top level: while its code runs,
+        # a module of the same name loaded from elsewhere must not answer.
+        self.top_names = {p.stem for p in self.root.glob("*.py")} | {
+            d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith(".")
+        }
 
     def _owns(self, module: ModuleType) -> bool:
         file = getattr(module, "__file__", None)
@@ -51,7 +56,13 @@ class RepoImporter:
     @contextmanager
     def active(self) -> Iterator[None]:
         """Make this repository's modules (and only them) importable for the block."""
-        shadowed = {n: sys.modules[n] for n in self.modules if n in sys.modules}
+        shadowed = {
+            n: m
+            for n, m in sys.modules.items()
+            if n in self.modules or n.partition(".")[0] in self.top_names
+        }
+        for name in shadowed:
+            del sys.modules[name]
         before = set(sys.modules)
         sys.modules.update(self.modules)
         sys.path.insert(0, str(self.root))
