@@ -1,0 +1,216 @@
+"""Git checkouts pinned to a commit, cached by commit.
+
+Each remote gets one bare repository under ``<home>/git/repos``; a checkout
+of a commit is written to a temporary folder and renamed to
+``<home>/git/checkouts/<repo>/<commit>``, so it is either complete or absent.
+A branch is re-resolved on every online call (a branch that moves is
+noticed); a full commit id that is already present needs no network. The
+last resolution of each revision is remembered, which is what offline mode
+uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cache import atomic_write
+from .config import Config
+from .errors import DownloadError, OfflineError, RevisionNotFoundError, UnsupportedError
+
+__all__ = ["Checkout", "checkout", "repo_id_from_url"]
+
+log = logging.getLogger("polyhub")
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_SCP = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A checked-out tree: ``path`` holds the files of ``commit``."""
+
+    path: Path
+    commit: str
+    url: str
+    revision: str | None
+
+
+def repo_id_from_url(url: str) -> str:
+    """A stable identity for trust: ``host[:port]/owner/name``, lower case, no ``.git``
+    (``file://<real path>`` for local repositories, case kept).
+
+    Works for https, ssh, git, scp-like (``git@host:owner/name``) and file URLs.
+    """
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    scp = _SCP.match(url) if "://" not in url else None
+    if scp and len(scp.group("host")) > 1:
+        host, path = scp.group("host").lower(), scp.group("path")
+    elif parsed.scheme in ("http", "https", "ssh", "git", "git+ssh"):
+        host = (parsed.hostname or "").lower()
+        default_port = {"http": 80, "https": 443, "git": 9418}.get(parsed.scheme, 22)
+        if parsed.port and parsed.port != default_port:
+            host = f"{host}:{parsed.port}"
+        path = parsed.path
+    elif parsed.scheme == "file" or not parsed.scheme or len(parsed.scheme) == 1:
+        # Paths are case-sensitive: no lower-casing here.
+        return "file://" + os.path.realpath(parsed.path if parsed.scheme == "file" else url)
+    else:
+        return url.lower()
+    path = path.strip("/")
+    if path.endswith(".git"):
+        path = path[:-4]
+    return f"{host}/{path}".lower()
+
+
+def _git(args: list[str], *, cwd: Path | None = None, timeout: float = 600) -> str:
+    env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",  # never hang on a password prompt
+        "GIT_ASKPASS": os.environ.get("GIT_ASKPASS", "true"),
+        "LC_ALL": "C",
+    }
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except FileNotFoundError:
+        raise UnsupportedError("git is not installed; polyhub needs it to fetch code repositories") from None
+    except subprocess.TimeoutExpired:
+        raise DownloadError(f"git {' '.join(args[:2])} timed out after {timeout:.0f}s") from None
+    if done.returncode != 0:
+        raise _GitFailed(done.stderr.strip() or done.stdout.strip())
+    return done.stdout
+
+
+class _GitFailed(Exception):
+    pass
+
+
+def _repo_key(url: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))[:40]
+    return f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{name or 'repo'}"
+
+
+def _has_commit(bare: Path, rev: str) -> str | None:
+    try:
+        return _git(["--git-dir", str(bare), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"]).strip()
+    except _GitFailed:
+        return None
+
+
+def checkout(url: str, revision: str | None, config: Config, *, original_url: str | None = None) -> Checkout:
+    """Check out ``url`` at ``revision`` (``None``: the remote's default branch)."""
+    original_url = original_url or url
+    key = _repo_key(original_url)
+    root = config.home / "git"
+    bare = root / "repos" / f"{key}.git"
+    refs_file = root / "refs" / f"{key}.json"
+    known: dict[str, str] = {}
+    if refs_file.exists():
+        try:
+            known = json.loads(refs_file.read_text())
+        except ValueError:
+            known = {}
+    wanted = revision or "HEAD"
+    commit: str | None = None
+    if revision and _SHA.match(revision.lower()) and bare.exists():
+        commit = _has_commit(bare, revision.lower())
+    if commit is None and config.offline:
+        commit = known.get(wanted)
+    if commit is None:
+        if config.offline:
+            raise OfflineError(
+                f"offline mode is on and {original_url}@{wanted} was never fetched into the cache at "
+                f"{config.home}; run once online"
+            )
+        commit = _fetch_and_resolve(url, original_url, bare, revision)
+        known[wanted] = commit
+        atomic_write(refs_file, json.dumps(known, indent=1, sort_keys=True).encode())
+    dest = root / "checkouts" / key / commit
+    if not dest.exists():
+        _materialise(bare, commit, dest)
+    return Checkout(path=dest, commit=commit, url=original_url, revision=revision)
+
+
+def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | None) -> str:
+    if not bare.exists():
+        bare.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=bare.parent, prefix=".init-"))
+        _git(["init", "--quiet", "--bare", str(tmp)])
+        try:
+            os.rename(tmp, bare)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # created meanwhile by another process
+    try:
+        _git(
+            [
+                "--git-dir", str(bare), "fetch", "--quiet", "--prune", "--force", "--no-tags", url,
+                "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+HEAD:refs/polyhub/HEAD",
+            ]
+        )
+    except _GitFailed as exc:
+        # An empty remote, or one without HEAD, still lets branches be fetched.
+        try:
+            _git(["--git-dir", str(bare), "fetch", "--quiet", "--prune", "--force", url,
+                  "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
+        except _GitFailed:
+            raise DownloadError(f"git could not fetch {original_url}: {exc}", url=original_url) from None
+    if revision is None:
+        found = _has_commit(bare, "refs/polyhub/HEAD")
+        if found:
+            return found
+        raise RevisionNotFoundError(f"{original_url} has no default branch (HEAD)")
+    for ref in (f"refs/heads/{revision}", f"refs/tags/{revision}"):
+        found = _has_commit(bare, ref)
+        if found:
+            return found
+    if re.fullmatch(r"[0-9a-fA-F]{7,40}", revision):
+        found = _has_commit(bare, revision.lower())
+        if found is None and len(revision) == 40:
+            # Not reachable from a branch or tag: ask for the object itself.
+            try:
+                _git(["--git-dir", str(bare), "fetch", "--quiet", url, revision.lower()])
+                found = _has_commit(bare, revision.lower())
+            except _GitFailed:
+                found = None
+        if found:
+            return found
+    branches = _git(["--git-dir", str(bare), "for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/tags"]).split()
+    raise RevisionNotFoundError(
+        f"{original_url} has no branch, tag or commit {revision!r}; it has: {', '.join(branches[:20]) or 'nothing'}"
+    )
+
+
+def _materialise(bare: Path, commit: str, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{commit[:12]}.", suffix=".tmp"))
+    index = tmp.with_suffix(".index")
+    try:
+        env_args = ["--git-dir", str(bare), "--work-tree", str(tmp)]
+        subprocess_env = {**os.environ, "GIT_INDEX_FILE": str(index), "GIT_TERMINAL_PROMPT": "0"}
+        for args in (["read-tree", commit], ["checkout-index", "--all", "--force"]):
+            done = subprocess.run(["git", *env_args, *args], env=subprocess_env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise DownloadError(f"git could not check out {commit}: {done.stderr.strip()}")
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not dest.exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        index.unlink(missing_ok=True)

@@ -1,0 +1,88 @@
+"""Trust: which repositories may run code (``hubconf.py``, ``mindspore_hub_conf.py``) here.
+
+A repository is trusted when it is in the trust list (``<home>/trusted_repos``,
+one repo id a line, managed by ``polyhub trust``), in ``POLYHUB_TRUSTED_REPOS``
+(comma-separated; an entry ending in ``/`` trusts a whole owner), or under a
+prefix its source declares official (``SourceInfo.trusted``). Being in the
+cache does NOT make a repository trusted. Nothing here ever calls ``input()``
+unless stdin is a terminal and the caller passed ``trust_repo="check"``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from .cache import atomic_write
+from .config import Config
+from .errors import UntrustedError
+
+__all__ = ["TrustStore"]
+
+
+def normalize(repo_id: str) -> str:
+    repo_id = repo_id.strip()
+    return repo_id if repo_id.startswith("file://") else repo_id.lower()
+
+
+def _matches(repo_id: str, entry: str) -> bool:
+    entry = normalize(entry)
+    if not entry:
+        return False
+    if entry.endswith("/"):
+        return repo_id.startswith(entry)
+    return repo_id == entry
+
+
+class TrustStore:
+    """The trust list of one polyhub home."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.path: Path = config.home / "trusted_repos"
+
+    def entries(self) -> list[str]:
+        try:
+            lines = self.path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        return [normalize(ln) for ln in lines if ln.strip() and not ln.startswith("#")]
+
+    def add(self, repo_id: str) -> None:
+        repo_id = normalize(repo_id)
+        entries = self.entries()
+        if repo_id not in entries:
+            atomic_write(self.path, ("\n".join([*entries, repo_id]) + "\n").encode())
+
+    def remove(self, repo_id: str) -> bool:
+        repo_id = normalize(repo_id)
+        entries = self.entries()
+        if repo_id not in entries:
+            return False
+        atomic_write(self.path, "".join(f"{e}\n" for e in entries if e != repo_id).encode())
+        return True
+
+    def is_trusted(self, repo_id: str, *, defaults: Iterable[str] = ()) -> bool:
+        repo_id = normalize(repo_id)
+        sources = [*self.entries(), *self.config.trusted_repos, *defaults]
+        return any(_matches(repo_id, e) for e in sources)
+
+    def check(self, repo_id: str, *, defaults: Iterable[str] = (), purpose: str = "") -> None:
+        """Raise :class:`UntrustedError` unless ``repo_id`` may run code, following ``trust_repo``."""
+        mode = self.config.trust_repo
+        what = purpose or "run its code"
+        if mode is True:
+            self.add(repo_id)
+            return
+        if self.is_trusted(repo_id, defaults=defaults):
+            return
+        if mode == "check" and sys.stdin is not None and sys.stdin.isatty():
+            answer = input(f"The repository {repo_id} is not trusted. Allow it to {what}? [y/N] ")
+            if answer.strip().lower() in ("y", "yes"):
+                self.add(repo_id)
+                return
+        raise UntrustedError(
+            f"the repository {repo_id} is not trusted to {what}: pass trust_repo=True, "
+            f"run 'polyhub trust add {repo_id}', or add it to POLYHUB_TRUSTED_REPOS"
+        )
