@@ -89,6 +89,20 @@ class Address:
         return self.options.get(key, default)
 
 
+_INT = re.compile(r"^-?(?:0|[1-9][0-9]{0,17})$")
+
+
+def _coerce(value: str) -> Any:
+    # Query values are text; model keyword arguments (num_classes=10, pretrained=true)
+    # need their types. Floats stay text: "1.10" is a version, not 1.1.
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if _INT.match(value):
+        return int(value)
+    return value
+
+
 def _split_revision(path: str) -> tuple[str, str | None]:
     # Only an '@' after any URL authority is a revision marker, so
     # "https://user@host/x" keeps its user; revisions may contain '/' (feature/x).
@@ -124,7 +138,9 @@ def parse_address(text: str | Address, **options: Any) -> Address:
     if not path:
         raise AddressError(f"{text!r} has an empty path after '{scheme}:'")
     try:
-        parsed = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+        parsed: dict[str, Any] = {
+            k: _coerce(v) for k, v in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+        }
     except ValueError as exc:
         raise AddressError(f"{text!r} has a malformed query {query!r}: {exc}") from None
     parsed.update(options)

@@ -205,7 +205,7 @@ class Cache:
             try:
                 got = stream_to_file(url, mine, self.config, size=size, resumable=resumable, name=blob.name[:12])
             except BaseException:
-                if resumable and mine.exists():
+                if resumable and mine.exists() and mine.stat().st_size > 0:
                     os.replace(mine, partial)  # keep the bytes for a later resume
                 else:
                     with contextlib.suppress(FileNotFoundError):

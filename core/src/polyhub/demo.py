@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-__all__ = ["DemoCase"]
+__all__ = ["DemoCase", "run_demo", "serve_directory"]
 
 
 @dataclass(frozen=True)
@@ -27,3 +35,102 @@ class DemoCase:
     env: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     title: str = ""
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+@contextmanager
+def serve_directory(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` over HTTP on 127.0.0.1 (a free port) for the block; yields the base URL."""
+    handler = partial(_QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def _env(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_demo(*, out: Callable[[str], None] = print, home: Path | None = None) -> int:
+    """Build every plugin's demo hub, serve it on 127.0.0.1 and load from it. Returns the exit code."""
+    from . import api, config
+    from .plugins import default_plugins
+
+    plugins = default_plugins()
+    impls = plugins.hook.polyhub_demo_build.get_hookimpls()
+    if not impls:
+        out("no installed plugin provides a demo (install polyhub-onnx, polyhub-mindspore or polyhub-megengine)")
+        return 1
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="polyhub-demo-") as tmp:
+        root = Path(tmp)
+        # A fresh home, so the demo shows a cold download and leaves the user's cache alone.
+        saved_home = config._home_override
+        config.set_dir(home or root / "home")
+        try:
+            (root / "hubs").mkdir()
+            with serve_directory(root / "hubs") as base:
+                out(f"polyhub demo: hubs served at {base}, cache at {config.get_dir()}")
+                for impl in sorted(impls, key=lambda i: i.plugin_name):
+                    directory = root / "hubs" / impl.plugin_name
+                    directory.mkdir(parents=True)
+                    try:
+                        case = impl.function(directory=directory)
+                        if case is None:
+                            continue
+                        failures += _run_case(case, directory, f"{base}/{impl.plugin_name}", out, api)
+                    except Exception as exc:  # one broken demo must not hide the others
+                        failures += 1
+                        out(f"  FAILED to build the {impl.plugin_name} demo: {type(exc).__name__}: {exc}")
+        finally:
+            config._home_override = saved_home
+    out("demo finished: all loads succeeded" if not failures else f"demo finished: {failures} failed")
+    return 0 if not failures else 1
+
+
+def _run_case(case: DemoCase, directory: Path, base_url: str, out: Callable[[str], None], api: Any) -> int:
+    env = {k: v.format(base_url=base_url, directory=directory) for k, v in case.env.items()}
+    out("")
+    out(f"== {case.title or case.address}")
+    with _env(env):
+        try:
+            start = time.perf_counter()
+            card = api.info(case.address, **case.options)
+            chosen = api.plan(case.address, **case.options)
+            model = api.load(case.address, **case.options)
+            took = time.perf_counter() - start
+            out(f"  address : {card.address}")
+            for asset in card.assets:
+                if asset is chosen.asset:
+                    path = api.download(case.address, **case.options)
+                    out(f"  cached  : {path}")
+                    out(f"  sha256  : {asset.sha256 or '(first-seen hash recorded)'} (verified)")
+            if card.code is not None:
+                out(f"  code    : {card.code.url} ({card.code.entry})")
+            out(f"  runtime : {chosen.runtime} on {chosen.device} ({chosen.format})")
+            out(f"  loaded  : {type(model).__module__}.{type(model).__qualname__} in {took:.2f}s")
+            out(f"  output  : {case.run(model)}")
+            return 0
+        except Exception as exc:
+            out(f"  FAILED: {type(exc).__name__}: {exc}")
+            return 1

@@ -32,6 +32,8 @@ __all__ = ["Downloaded", "fetch_bytes", "is_local", "local_path", "stream_to_fil
 log = logging.getLogger("polyhub")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Faults worth a retry: refused or reset connections, timeouts, bodies cut short.
+TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 CHUNK = 1 << 20
 USER_AGENT = "polyhub/0.1 (+https://github.com/polyhub)"
 
@@ -109,7 +111,7 @@ def fetch_bytes(
                 if resp.status_code not in (200, 304):
                     raise _http_error(url, resp.status_code, resp.reason)
                 return resp.status_code, resp.content, dict(resp.headers)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except TRANSIENT as exc:
                 attempt += 1
                 if attempt > config.retries:
                     raise DownloadError(f"GET {url} failed after {attempt} tries: {exc}", url=url) from exc
@@ -241,7 +243,7 @@ def stream_to_file(
                             )
                         if size is None:
                             break
-                except (requests.ConnectionError, requests.Timeout) as exc:
+                except TRANSIENT as exc:
                     attempt += 1
                     if attempt > config.retries:
                         raise DownloadError(

@@ -1,0 +1,4 @@
+from polyhub.cli import main
+import sys
+
+sys.exit(main())
