@@ -1,0 +1,395 @@
+"""``ONNX_HUB_MANIFEST.json``: parsing into typed entries, and the publishing checks.
+
+The manifest is a JSON list; each entry has ``model``, ``model_path``,
+``onnx_version``, ``opset_version`` and ``metadata`` (``model_sha``,
+``model_bytes``, ``tags``, ``io_ports``, ``model_with_data_path``,
+``model_with_data_sha``, ``model_with_data_bytes``; see ``docs/onnx.md``).
+
+One checker serves two callers: :func:`parse_manifest` stops at the first
+problem with a :class:`~polyhub.MetadataError` (loading must not guess), and
+:func:`validate_manifest` collects every problem for ``polyhub validate``. Both
+name the file, the entry (index and model name), the line and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import unquote
+
+from polyhub import IOPort, MetadataError, Problem
+
+__all__ = [
+    "Manifest",
+    "ManifestEntry",
+    "check_relative_path",
+    "entry_lines",
+    "parse_manifest",
+    "validate_manifest",
+]
+
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Nearly every real path matches this; checking it first keeps parsing the
+# 184-entry manifest well under a millisecond per hundred entries.
+_SEGMENT = r"[A-Za-z0-9_\-](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?"
+_PLAIN_PATH = re.compile(rf"^{_SEGMENT}(?:/{_SEGMENT})*$")
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One manifest entry, checked.
+
+    :ivar index: the entry's position in the manifest list (0-based).
+    :ivar raw: the entry exactly as the manifest has it (every key kept).
+    """
+
+    index: int
+    model: str
+    model_path: str
+    opset: int
+    onnx_version: str | None = None
+    model_sha: str | None = None
+    model_bytes: int | None = None
+    tags: tuple[str, ...] = ()
+    inputs: tuple[IOPort, ...] = ()
+    outputs: tuple[IOPort, ...] = ()
+    data_path: str | None = None
+    data_sha: str | None = None
+    data_bytes: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """How messages name the entry: ``#12 'MNIST'``."""
+        return f"#{self.index} {self.model!r}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed manifest: where it came from and its entries, in file order."""
+
+    file: str
+    entries: tuple[ManifestEntry, ...]
+
+    def named(self, name: str) -> list[ManifestEntry]:
+        """Entries whose model name matches ``name``, case-insensitively (as onnx.hub)."""
+        wanted = name.casefold()
+        return [e for e in self.entries if e.model.casefold() == wanted]
+
+
+Report = Callable[[int, str, str], None]
+"""``report(index, field, message)``; index -1 is the manifest as a whole."""
+
+
+def check_relative_path(value: object) -> str | None:
+    """Why ``value`` is not a safe relative POSIX path inside a hub, or ``None`` when it is.
+
+    Refuses absolute, drive and UNC paths, backslashes, ``..`` and ``.``
+    segments, empty segments, NUL and control characters, and the same after
+    one round of percent-decoding (a mirror or web server may decode it).
+    """
+    if not isinstance(value, str):
+        return f"must be a string, not {type(value).__name__}"
+    if not value:
+        return "must not be empty"
+    if _PLAIN_PATH.match(value):
+        return None
+    for candidate in dict.fromkeys((value, unquote(value), unquote(unquote(value)))):
+        if _CONTROL.search(candidate):
+            return f"{value!r} contains a NUL or control character"
+        if "\\" in candidate:
+            return f"{value!r} contains a backslash"
+        if candidate.startswith("/") or _DRIVE.match(candidate):
+            return f"{value!r} is absolute; it must be relative to the hub"
+        parts = candidate.split("/")
+        if any(p in ("..", ".") for p in parts):
+            return f"{value!r} has a '..' or '.' segment; it must stay inside the hub"
+        if any(not p for p in parts):
+            return f"{value!r} has an empty segment"
+        if any(p != p.rstrip(". ") for p in parts):
+            return f"{value!r} has a segment ending in a dot or space"
+    return None
+
+
+def _int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _ports(raw: object, where: str, bad: Callable[[str, str], None]) -> tuple[IOPort, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        bad(where, f"must be a list of ports, not {type(raw).__name__}")
+        return ()
+    ports = []
+    for i, port in enumerate(raw):
+        here = f"{where}[{i}]"
+        if not isinstance(port, dict):
+            bad(here, f"must be an object, not {type(port).__name__}")
+            continue
+        name = port.get("name")
+        if not isinstance(name, str):
+            bad(f"{here}.name", "is missing or not a string")
+            continue
+        shape = port.get("shape")
+        dims: tuple[int | str | None, ...] | None = None
+        if shape is not None:
+            if not isinstance(shape, list) or not all(
+                d is None or isinstance(d, str) or _int(d) for d in shape
+            ):
+                bad(f"{here}.shape", "must be a list of ints, names or nulls")
+                continue
+            dims = tuple(shape)
+        kind = port.get("type", "")
+        if not isinstance(kind, str):
+            bad(f"{here}.type", "must be a string such as 'tensor(float)'")
+            continue
+        ports.append(IOPort(name=name, shape=dims, type=kind))
+    return tuple(ports)
+
+
+def _entry(raw: object, index: int, report: Report) -> ManifestEntry | None:
+    """Check one entry; report each problem; return the entry when it is usable."""
+    if not isinstance(raw, dict):
+        report(index, "", f"an entry must be an object, not {type(raw).__name__}")
+        return None
+    ok = True
+
+    def bad(field_name: str, message: str) -> None:
+        nonlocal ok
+        ok = False
+        report(index, field_name, message)
+
+    model = raw.get("model")
+    if not isinstance(model, str) or not model.strip():
+        bad("model", "is missing or not a non-empty string")
+    model_path = raw.get("model_path")
+    if model_path is None:
+        bad("model_path", "is missing")
+    elif (why := check_relative_path(model_path)) is not None:
+        bad("model_path", why)
+    opset = raw.get("opset_version")
+    if not _int(opset) or opset < 1:
+        bad("opset_version", f"must be a positive integer, not {opset!r}")
+    onnx_version = raw.get("onnx_version")
+    if onnx_version is not None and not isinstance(onnx_version, str):
+        bad("onnx_version", f"must be a string such as '1.5', not {onnx_version!r}")
+    meta = raw.get("metadata")
+    if not isinstance(meta, dict):
+        bad("metadata", "is missing or not an object")
+        meta = {}
+
+    def sha(key: str) -> str | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not _SHA256.match(value):
+            bad(f"metadata.{key}", f"must be 64 hex digits (a sha256), not {value!r}")
+            return None
+        return value.lower()
+
+    def size(key: str) -> int | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if not _int(value) or value < 0:
+            bad(f"metadata.{key}", f"must be a byte count, not {value!r}")
+            return None
+        return int(value)
+
+    model_sha, model_bytes = sha("model_sha"), size("model_bytes")
+    data_sha, data_bytes = sha("model_with_data_sha"), size("model_with_data_bytes")
+    data_path = meta.get("model_with_data_path")
+    if data_path is not None and (why := check_relative_path(data_path)) is not None:
+        bad("metadata.model_with_data_path", why)
+    tags = meta.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        bad("metadata.tags", "must be a list of strings")
+        tags = []
+    io_ports = meta.get("io_ports")
+    inputs: tuple[IOPort, ...] = ()
+    outputs: tuple[IOPort, ...] = ()
+    if io_ports is not None:
+        if not isinstance(io_ports, dict):
+            bad("metadata.io_ports", "must be an object with 'inputs' and 'outputs'")
+        else:
+            inputs = _ports(io_ports.get("inputs"), "metadata.io_ports.inputs", bad)
+            outputs = _ports(io_ports.get("outputs"), "metadata.io_ports.outputs", bad)
+    if not ok:
+        return None
+    assert isinstance(model, str) and isinstance(model_path, str) and isinstance(opset, int)
+    return ManifestEntry(
+        index=index,
+        model=model,
+        model_path=model_path,
+        opset=opset,
+        onnx_version=onnx_version,
+        model_sha=model_sha,
+        model_bytes=model_bytes,
+        tags=tuple(tags),
+        inputs=inputs,
+        outputs=outputs,
+        data_path=data_path,
+        data_sha=data_sha,
+        data_bytes=data_bytes,
+        raw=MappingProxyType(raw),
+    )
+
+
+def entry_lines(text: str) -> list[int]:
+    """The 1-based line on which each top-level entry starts (empty if not a JSON list).
+
+    ``json`` reports no positions for values, so this walks the list with
+    ``raw_decode``; it runs only when a message needs a line.
+    """
+    decoder = json.JSONDecoder()
+    lines: list[int] = []
+    pos = _skip_ws(text, 0)
+    if pos >= len(text) or text[pos] != "[":
+        return lines
+    pos = _skip_ws(text, pos + 1)
+    while pos < len(text) and text[pos] != "]":
+        lines.append(text.count("\n", 0, pos) + 1)
+        try:
+            _, pos = decoder.raw_decode(text, pos)
+        except ValueError:
+            break
+        pos = _skip_ws(text, pos)
+        if pos < len(text) and text[pos] == ",":
+            pos = _skip_ws(text, pos + 1)
+    return lines
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _name_of(raw: object) -> str:
+    if isinstance(raw, dict) and isinstance(raw.get("model"), str):
+        return f" {raw['model']!r}"
+    return ""
+
+
+def _load_json(data: bytes | str, file: str) -> tuple[str, Any]:
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise MetadataError(f"is not UTF-8 text: {exc}", file=file) from None
+    try:
+        return text, json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MetadataError(
+            f"is not valid JSON: {exc.msg} (column {exc.colno})", file=file, line=exc.lineno
+        ) from None
+
+
+def parse_manifest(data: bytes | str, file: str) -> Manifest:
+    """Parse manifest bytes fetched from ``file`` (a URL or path, used in messages).
+
+    :raises MetadataError: not JSON, not a list, or an entry with a missing or
+        wrong field; the message names the file, the entry, its line and the field.
+    """
+    text, doc = _load_json(data, file)
+    if not isinstance(doc, list):
+        raise MetadataError(
+            f"must be a JSON list of model entries, not {type(doc).__name__}", file=file
+        )
+
+    def fail(index: int, field_name: str, message: str) -> None:
+        lines = entry_lines(text)
+        raise MetadataError(
+            message,
+            file=file,
+            line=lines[index] if 0 <= index < len(lines) else None,
+            entry=f"#{index}{_name_of(doc[index])}",
+            field=field_name or None,
+        )
+
+    entries = []
+    for index, raw in enumerate(doc):
+        entry = _entry(raw, index, fail)
+        assert entry is not None  # fail() raised otherwise
+        entries.append(entry)
+    return Manifest(file=file, entries=tuple(entries))
+
+
+def _local_file_problem(path: Path, sha: str | None, size: int | None) -> str | None:
+    """Compare a published file (or its Git LFS pointer) with the manifest's sha and size."""
+    if not path.is_file():
+        return None  # the hub may host files elsewhere; absence is not an error here
+    with open(path, "rb") as f:
+        head = f.read(len(_LFS_POINTER))
+        if head == _LFS_POINTER:
+            pointer = (head + f.read(1024)).decode("ascii", "replace")
+            oid = re.search(r"^oid sha256:([0-9a-f]{64})$", pointer, re.M)
+            got = re.search(r"^size (\d+)$", pointer, re.M)
+            actual_sha = oid[1] if oid else None
+            actual_size = int(got[1]) if got else None
+        else:
+            f.seek(0)
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+            actual_sha, actual_size = digest.hexdigest(), path.stat().st_size
+    if size is not None and actual_size != size:
+        return f"{path.name} has {actual_size} bytes, the manifest says {size}"
+    if sha is not None and actual_sha != sha:
+        return f"{path.name} has sha256 {actual_sha}, the manifest says {sha}"
+    return None
+
+
+def validate_manifest(path: Path) -> list[Problem]:
+    """Every problem of the manifest at ``path``: fields, paths, duplicates, local files.
+
+    Files the manifest names are checked (size and sha256, or the Git LFS
+    pointer's oid and size) when they exist next to it.
+    """
+    file = str(path)
+    try:
+        text, doc = _load_json(path.read_bytes(), file)
+    except MetadataError as exc:
+        return [Problem(file, "", str(exc).removeprefix(f"{file}:").strip(), exc.line)]
+    except OSError as exc:
+        return [Problem(file, "", f"cannot be read: {exc}")]
+    if not isinstance(doc, list):
+        return [Problem(file, "", f"must be a JSON list of model entries, not {type(doc).__name__}")]
+    lines = entry_lines(text)
+    problems: list[Problem] = []
+
+    def collect(index: int, field_name: str, message: str) -> None:
+        where = f"entry #{index}{_name_of(doc[index])}"
+        problems.append(
+            Problem(file, field_name or "(entry)", f"{where}: {message}", lines[index] if index < len(lines) else None)
+        )
+
+    seen: dict[tuple[str, int], int] = {}
+    for index, raw in enumerate(doc):
+        entry = _entry(raw, index, collect)
+        if entry is None:
+            continue
+        key = (entry.model.casefold(), entry.opset)
+        if key in seen:
+            collect(index, "opset_version", f"duplicates entry #{seen[key]} (same model and opset)")
+        seen.setdefault(key, index)
+        if entry.model_sha is None:
+            collect(index, "metadata.model_sha", "is missing: downloads cannot be verified")
+        if entry.data_path is not None and entry.data_sha is None:
+            collect(index, "metadata.model_with_data_sha", "is missing: test data cannot be verified")
+        for rel, sha, size, name in (
+            (entry.model_path, entry.model_sha, entry.model_bytes, "model_path"),
+            (entry.data_path, entry.data_sha, entry.data_bytes, "metadata.model_with_data_path"),
+        ):
+            if rel is not None and (why := _local_file_problem(path.parent / rel, sha, size)):
+                collect(index, name, why)
+    return problems
