@@ -149,7 +149,7 @@ def hub() -> Iterator[Hub]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Hub("")))
     h = Hub(f"http://127.0.0.1:{server.server_address[1]}")
     server.RequestHandlerClass = _handler(h)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield h
     server.shutdown()

@@ -1,0 +1,152 @@
+"""Git checkouts pinned to commits, and isolated imports of repository code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from polyhub import OfflineError, RevisionNotFoundError, DownloadError
+from polyhub.config import read_config
+from polyhub.git import checkout, repo_id_from_url
+from polyhub.isolation import RepoImporter
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def make_repo(path: Path, files: dict[str, str], branch: str = "master") -> Path:
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", branch)
+    commit_files(path, files, "initial")
+    return path
+
+
+def commit_files(repo: Path, files: dict[str, str], message: str) -> str:
+    for name, text in files.items():
+        target = repo / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def test_branch_resolves_to_commit_and_moves(home, tmp_path):
+    repo = make_repo(tmp_path / "r", {"hubconf.py": "V = 1\n"})
+    first = git(repo, "rev-parse", "HEAD")
+    co = checkout(repo.as_uri(), "master", read_config())
+    assert co.commit == first and (co.path / "hubconf.py").read_text() == "V = 1\n"
+    assert co.path.name == first
+    second = commit_files(repo, {"hubconf.py": "V = 2\n"}, "second")
+    co2 = checkout(repo.as_uri(), "master", read_config())
+    assert co2.commit == second and (co2.path / "hubconf.py").read_text() == "V = 2\n"
+    # the pinned commit never changes
+    pinned = checkout(repo.as_uri(), first, read_config())
+    assert pinned.path == co.path and (pinned.path / "hubconf.py").read_text() == "V = 1\n"
+
+
+def test_default_branch_tags_and_slashes(home, tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.txt": "main\n"}, branch="main")
+    git(repo, "tag", "v1")
+    git(repo, "checkout", "-q", "-b", "feature/x")
+    commit_files(repo, {"a.txt": "feature\n"}, "feature")
+    git(repo, "checkout", "-q", "main")
+    config = read_config()
+    assert (checkout(repo.as_uri(), None, config).path / "a.txt").read_text() == "main\n"
+    assert (checkout(repo.as_uri(), "v1", config).path / "a.txt").read_text() == "main\n"
+    assert (checkout(repo.as_uri(), "feature/x", config).path / "a.txt").read_text() == "feature\n"
+
+
+def test_unknown_revision_lists_what_exists(home, tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.txt": "x"})
+    with pytest.raises(RevisionNotFoundError, match="master"):
+        checkout(repo.as_uri(), "no-such-branch", read_config())
+    with pytest.raises(RevisionNotFoundError):
+        checkout(repo.as_uri(), "deadbeef" * 5, read_config())
+
+
+def test_unreachable_repo_is_a_download_error(home, tmp_path):
+    with pytest.raises(DownloadError, match="could not fetch"):
+        checkout((tmp_path / "nothing-here").as_uri(), "master", read_config())
+
+
+def test_offline_uses_the_last_resolution(home, tmp_path, monkeypatch):
+    repo = make_repo(tmp_path / "r", {"a.txt": "x"})
+    online = checkout(repo.as_uri(), "master", read_config())
+    monkeypatch.setenv("POLYHUB_OFFLINE", "1")
+    repo.rename(tmp_path / "gone")  # the remote is unreachable now
+    assert checkout(repo.as_uri(), "master", read_config()).path == online.path
+    with pytest.raises(OfflineError, match="never fetched"):
+        checkout(repo.as_uri(), "other", read_config())
+
+
+def test_mirror_applies_to_git(home, tmp_path, monkeypatch):
+    repo = make_repo(tmp_path / "mirror" / "owner" / "name", {"a.txt": "mirrored"})
+    monkeypatch.setenv("POLYHUB_MIRRORS", f"https://github.com={(tmp_path / 'mirror').as_uri()}")
+    from polyhub.context import Context
+    from polyhub.plugins import get_plugin_manager
+
+    ctx = Context(read_config(), get_plugin_manager(load_entry_points=False))
+    co = ctx.checkout("https://github.com/owner/name", "master")
+    assert (co.path / "a.txt").read_text() == "mirrored"
+    assert co.url == "https://github.com/owner/name"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://github.com/MegEngine/Models.git", "github.com/megengine/models"),
+        ("git@github.com:MegEngine/Models.git", "github.com/megengine/models"),
+        ("ssh://git@Git.Example.com:2222/a/b", "git.example.com:2222/a/b"),
+        ("https://10.0.0.1:8443/a/b/", "10.0.0.1:8443/a/b"),
+        ("https://gitee.com/mindspore/models/tree/master/x", "gitee.com/mindspore/models/tree/master/x"),
+    ],
+)
+def test_repo_ids(url, expected):
+    assert repo_id_from_url(url) == expected
+
+
+def _pkg(root: Path, value: str) -> Path:
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "__init__.py").write_text("")
+    (root / "src" / "net.py").write_text(f"VALUE = {value!r}\n")
+    (root / "hubconf.py").write_text(
+        "from src.net import VALUE\n"
+        "def entry():\n"
+        "    import src.net\n"
+        "    return VALUE, src.net.VALUE\n"
+    )
+    return root
+
+
+def test_two_repos_with_a_src_package_do_not_collide(tmp_path):
+    a = RepoImporter(_pkg(tmp_path / "a", "A"))
+    b = RepoImporter(_pkg(tmp_path / "b", "B"))
+    path_before, modules_before = list(sys.path), set(sys.modules)
+    cwd = os.getcwd()
+    ma, mb = a.load("hubconf.py"), b.load("hubconf.py")
+    with a.active():
+        assert ma.entry() == ("A", "A")
+    with b.active():
+        assert mb.entry() == ("B", "B")
+    with a.active():
+        assert ma.entry() == ("A", "A")
+    assert sys.path == path_before and set(sys.modules) == modules_before and os.getcwd() == cwd
+    assert "src" not in sys.modules
+
+
+def test_repo_module_shadows_a_global_module_of_the_same_name(tmp_path, monkeypatch):
+    import types
+
+    monkeypatch.setitem(sys.modules, "src", types.ModuleType("src"))
+    repo = RepoImporter(_pkg(tmp_path / "a", "A"))
+    module = repo.load("hubconf.py")
+    with repo.active():
+        assert module.entry() == ("A", "A")
+    assert not hasattr(sys.modules["src"], "net")
