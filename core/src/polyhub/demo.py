@@ -121,7 +121,7 @@ def _run_case(case: DemoCase, directory: Path, base_url: str, out: Callable[[str
             took = time.perf_counter() - start
             out(f"  address : {card.address}")
             for asset in card.assets:
-                if asset is chosen.asset:
+                if asset == chosen.asset:
                     path = api.download(case.address, **case.options)
                     out(f"  cached  : {path}")
                     out(f"  sha256  : {asset.sha256 or '(first-seen hash recorded)'} (verified)")
