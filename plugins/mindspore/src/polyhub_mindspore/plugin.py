@@ -1,1 +1,163 @@
-"""Hook implementations (filled in below)."""
+"""Hook implementations of the MindSpore Hub plugin (entry point ``mindspore``).
+
+Only hookimpls live here, and nothing heavy is imported: MindSpore is imported
+inside the hooks that load a model, so listing plugins or models stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from polyhub import FormatInfo, RuntimeInfo, SourceInfo, hookimpl
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from polyhub import Address, Asset, Context, DemoCase, Device, LoadRequest, ModelCard, Problem
+    from polyhub.registry import FormatRegistry, RuntimeRegistry, SourceRegistry
+
+SCHEME = "mindspore"
+
+# MindSpore's own model repositories: their mindspore_hub_conf.py runs without a flag,
+# as torch.hub trusts its own organisations.
+TRUSTED = (
+    "gitee.com/mindspore/",
+    "github.com/mindspore-ai/",
+    "github.com/mindspore-lab/",
+)
+
+
+@hookimpl
+def polyhub_register_sources(registry: SourceRegistry) -> None:
+    from .hub import HUB_ENV
+    from .resolve import SOURCE_OPTIONS
+
+    registry.add(
+        SourceInfo(
+            scheme=SCHEME,
+            summary="MindSpore Hub model cards (mshub_res): CKPT + model code, MindIR, AIR, MSLite",
+            options=SOURCE_OPTIONS,
+            trusted=TRUSTED,
+            hub_env=HUB_ENV,
+        )
+    )
+
+
+@hookimpl
+def polyhub_register_formats(registry: FormatRegistry) -> None:
+    registry.add(FormatInfo("ckpt", "MindSpore checkpoint (protobuf Checkpoint)", (".ckpt",)))
+    registry.add(FormatInfo("mindir", "MindSpore MindIR graph (protobuf ModelProto)", (".mindir",)))
+    registry.add(FormatInfo("air", "Ascend IR graph for Ascend NPUs", (".air",)))
+    registry.add(FormatInfo("mslite", "MindSpore Lite model (FlatBuffer MSL2)", (".ms",)))
+
+
+@hookimpl
+def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
+    from .card import CODE_KIND
+    from .runtime import AIR_RUNTIME, LITE_RUNTIME, MS_RUNTIME
+
+    registry.add(
+        RuntimeInfo(
+            MS_RUNTIME,
+            formats=("ckpt", "mindir", CODE_KIND),
+            devices=("cpu", "gpu", "ascend"),
+            summary="MindSpore: CKPT into the network of mindspore_hub_conf.py, MindIR as a GraphCell",
+        )
+    )
+    registry.add(
+        RuntimeInfo(AIR_RUNTIME, formats=("air",), devices=("ascend",), summary="AIR graphs, Ascend only")
+    )
+    registry.add(
+        RuntimeInfo(
+            LITE_RUNTIME,
+            formats=("mslite",),
+            devices=("cpu", "gpu", "ascend"),
+            summary="MindSpore Lite models (needs mindspore-lite)",
+        )
+    )
+
+
+@hookimpl
+def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | None:
+    if address.scheme != SCHEME:
+        return None
+    from .resolve import resolve
+
+    return resolve(address, context)
+
+
+@hookimpl
+def polyhub_source_list(scheme: str, filters: Mapping[str, Any], context: Context) -> list[ModelCard] | None:
+    if scheme != SCHEME:
+        return None
+    from .listing import list_cards
+
+    return list_cards(filters, context)
+
+
+@hookimpl
+def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
+    if card.source != SCHEME:
+        return None
+    from .listing import help_text
+
+    return help_text(card, context)
+
+
+@hookimpl
+def polyhub_source_fetch(card: ModelCard, asset: Asset, context: Context) -> Path | None:
+    if card.source != SCHEME:
+        return None
+    from .listing import declared_prefix
+
+    prefix = declared_prefix(card, asset)
+    if prefix is None:
+        return None  # a full sha256 or none: the core's verified fetch does it all
+    path = context.fetch(asset, card=card)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    actual = digest.hexdigest()
+    if not actual.startswith(prefix.lower()):
+        from polyhub import HashMismatchError
+
+        raise HashMismatchError(url=asset.url, expected=prefix.lower() + "…", actual=actual, what=asset.name)
+    return path
+
+
+@hookimpl
+def polyhub_source_validate(path: Path, context: Context) -> list[Problem] | None:
+    from .validate import validate_path
+
+    return validate_path(Path(path))
+
+
+@hookimpl
+def polyhub_format_detect(path: Path, head: bytes) -> str | None:
+    from .detect import detect_format
+
+    return detect_format(Path(path), head)
+
+
+@hookimpl
+def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
+    from .runtime import devices
+
+    return devices(runtime)
+
+
+@hookimpl
+def polyhub_runtime_load(request: LoadRequest) -> object | None:
+    from .runtime import load
+
+    return load(request)
+
+
+@hookimpl
+def polyhub_demo_build(directory: Path) -> DemoCase | None:
+    from .demo import build_demo
+
+    return build_demo(Path(directory))

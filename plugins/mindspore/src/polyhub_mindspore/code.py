@@ -1,0 +1,111 @@
+"""Model code: a card's ``repo-link`` checked out and its ``mindspore_hub_conf.py`` run.
+
+Upstream clones the repository with bash scripts, puts it on ``sys.path`` for
+good and imports ``mindspore_hub_conf.py``, so two models whose repositories
+both ship a ``src`` package collide (its README FAQ). Here the repository is
+checked out by the core (pinned to a commit, cached by commit, mirror
+rewritten), trust is checked *before* any of its code is imported, and the
+import goes through :class:`polyhub.isolation.RepoImporter`, which keeps each
+repository's modules to itself and leaves ``sys.path``/``sys.modules`` as
+they were.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from polyhub import MetadataError, ModelCard, UnsupportedError
+from polyhub.context import Context
+from polyhub.isolation import RepoImporter
+
+from .uid import UnsafeUidError, check_segment
+
+__all__ = ["CONF_FILE", "create_network", "code_root"]
+
+CONF_FILE = "mindspore_hub_conf.py"
+
+# One importer per (commit, folder): a second load of the same model reuses the
+# modules already imported instead of executing the repository again.
+_IMPORTERS: dict[tuple[str, str], tuple[RepoImporter, ModuleType]] = {}
+
+
+def code_root(card: ModelCard, context: Context) -> tuple[Path, str]:
+    """Check out the card's code and return (folder holding mindspore_hub_conf.py, commit).
+
+    Runs nothing from the repository.
+    """
+    code = card.code
+    if code is None:
+        raise UnsupportedError(
+            f"{card.address}: the card has no repo-link, and its network must be built by "
+            f"{CONF_FILE} (load a MINDIR asset instead, which needs no code)"
+        )
+    checkout = context.checkout(code.url, code.revision)
+    root = checkout.path
+    try:
+        for part in code.subdir.split("/") if code.subdir else []:
+            check_segment(part, "repo-link folder")
+    except UnsafeUidError as exc:
+        raise MetadataError(str(exc), file=card.file, field="repo-link") from None
+    folder = root.joinpath(*code.subdir.split("/")) if code.subdir else root
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise MetadataError(
+            f"the repo-link folder {code.subdir!r} leaves the checkout of {code.url}",
+            file=card.file,
+            field="repo-link",
+        )
+    if not (folder / CONF_FILE).is_file():
+        raise MetadataError(
+            f"{code.url}@{checkout.commit[:12]} has no {CONF_FILE} in "
+            f"{code.subdir or 'its root'}; a MindSpore Hub repository must provide "
+            "create_network(name, *args, **kwargs) there",
+            file=card.file,
+            field="repo-link",
+        )
+    return folder, checkout.commit
+
+
+def _conf_module(folder: Path, commit: str) -> tuple[RepoImporter, ModuleType]:
+    key = (commit, str(folder))
+    if key not in _IMPORTERS:
+        importer = RepoImporter(folder)
+        _IMPORTERS[key] = (importer, importer.load(CONF_FILE))
+    return _IMPORTERS[key]
+
+
+def create_network(card: ModelCard, context: Context, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Build the card's network with its repository's ``create_network`` (trusted repos only).
+
+    :raises polyhub.UntrustedError: the repository is not trusted (nothing of it ran).
+    :raises UnsupportedError: no code, or ``create_network`` did not return an ``nn.Cell``.
+    """
+    code = card.code
+    if code is None:
+        code_root(card, context)  # raises the explanation
+        raise AssertionError("unreachable")
+    context.check_trust(
+        code.repo_id,
+        scheme="mindspore",
+        purpose=f"build {card.address} by running {CONF_FILE} of {code.url}",
+    )
+    folder, commit = code_root(card, context)
+    importer, module = _conf_module(folder, commit)
+    factory = getattr(module, "create_network", None)
+    if not callable(factory):
+        raise MetadataError(
+            f"{CONF_FILE} of {code.url} defines no create_network(name, *args, **kwargs)",
+            file=card.file,
+            field="repo-link",
+        )
+    with importer.active():
+        net = factory(code.entry, *args, **kwargs)
+    from mindspore import nn
+
+    if not isinstance(net, nn.Cell):
+        raise UnsupportedError(
+            f"create_network({code.entry!r}) of {code.url} returned {type(net).__name__}, "
+            "not a mindspore.nn.Cell"
+        )
+    return net

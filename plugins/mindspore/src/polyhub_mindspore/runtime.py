@@ -1,0 +1,218 @@
+"""The runtimes: ``mindspore`` (CKPT, MindIR, code only), ``mindspore-air``, ``mindspore-lite``.
+
+MindSpore is imported here, inside the functions that load, never when the
+plugin is imported (that costs seconds and is not needed to list or describe
+models).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from polyhub import Device, LoadRequest, UnsupportedError
+
+from .card import CODE_KIND
+
+__all__ = [
+    "AIR_RUNTIME",
+    "LITE_RUNTIME",
+    "MS_RUNTIME",
+    "check_version",
+    "devices",
+    "load",
+    "set_device",
+]
+
+MS_RUNTIME = "mindspore"
+AIR_RUNTIME = "mindspore-air"
+LITE_RUNTIME = "mindspore-lite"
+
+# Extra positional arguments for create_network, for the mindspore_hub compat layer.
+ARGS_OPTION = "create_network_args"
+
+_TARGETS = {"cpu": "CPU", "gpu": "GPU", "ascend": "Ascend"}
+_devices_cache: list[Device] | None = None
+
+
+def _framework_devices() -> list[Device]:
+    """Devices MindSpore can use here, best first (probed once per process)."""
+    global _devices_cache
+    if _devices_cache is None:
+        import mindspore
+
+        found: list[Device] = []
+        for kind in ("ascend", "gpu"):
+            target = _TARGETS[kind]
+            try:
+                if mindspore.hal.is_available(target):
+                    count = max(1, int(mindspore.hal.device_count(target)))
+                    found += [Device(kind, i) for i in range(count)]
+            except Exception:  # a backend that cannot even be probed is absent
+                continue
+        found.append(Device("cpu"))
+        _devices_cache = found
+    return list(_devices_cache)
+
+
+def devices(runtime: str) -> list[Device] | None:
+    """``polyhub_runtime_devices`` for the three runtimes; ``None`` for others."""
+    if runtime == MS_RUNTIME:
+        return _framework_devices()
+    if runtime == AIR_RUNTIME:
+        return [d for d in _framework_devices() if d.kind == "ascend"]
+    if runtime == LITE_RUNTIME:
+        if importlib.util.find_spec("mindspore_lite") is None:
+            raise UnsupportedError(
+                "MSLite models need MindSpore Lite, which is not installed: pip install mindspore-lite"
+            )
+        return [Device("cpu")]
+    return None
+
+
+def set_device(device: Device) -> None:
+    """Point MindSpore at ``device`` (its ``device_target`` and ``device_id``)."""
+    import mindspore
+
+    target = _TARGETS[device.kind]
+    try:
+        if hasattr(mindspore, "set_device"):
+            mindspore.set_device(target, device.ordinal)
+        else:  # MindSpore < 2.5
+            mindspore.set_context(device_target=target, device_id=device.ordinal)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise UnsupportedError(
+            f"MindSpore cannot use {device} ({target}:{device.ordinal}) in this process: {exc}".splitlines()[0]
+        ) from None
+
+
+def check_version(card_version: str | None, context: Any) -> None:
+    """Warn when the card was published for another MindSpore than the installed one.
+
+    Upstream sleeps three seconds at import; a warning at load time is enough.
+    """
+    if not card_version:
+        return
+    try:
+        installed = importlib.metadata.version("mindspore")
+    except importlib.metadata.PackageNotFoundError:
+        return
+    want = card_version.split(".")[:2]
+    have = installed.split(".")[:2]
+    if want != have:
+        context.warn(
+            f"the card was published for MindSpore {card_version}; MindSpore {installed} is "
+            "installed, so the network or checkpoint may not load or may behave differently"
+        )
+
+
+def suffixed(path: Path, suffix: str, home: Path) -> Path:
+    """``path`` itself when it ends in ``suffix``, else a link to it that does.
+
+    MindSpore refuses a checkpoint not named ``*.ckpt`` and a MindIR not named
+    ``*.mindir``, while the core's cache names blobs by their sha256. The link
+    lives in the plugin's own folder of the polyhub home, named after the
+    (content-addressed) blob, so it always points at verified bytes.
+    """
+    if path.suffix == suffix:
+        return path
+    links = home / "mindspore" / "links"
+    link = links / f"{path.name}{suffix}"
+    if link.exists() and link.resolve() == path.resolve():
+        return link
+    links.mkdir(parents=True, exist_ok=True)
+    tmp = links / f".{link.name}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    try:
+        os.symlink(path.resolve(), tmp)
+    except OSError:  # no symlinks on this filesystem: a copy does the same job
+        shutil.copyfile(path, tmp)
+    os.replace(tmp, link)
+    return link
+
+
+def _file(request: LoadRequest, suffix: str) -> str:
+    assert request.path is not None
+    return str(suffixed(Path(request.path), suffix, Path(request.context.config.home)))
+
+
+def _split_options(options: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    kwargs = dict(options)
+    args = kwargs.pop(ARGS_OPTION, ())
+    return tuple(args), kwargs
+
+
+def _load_ckpt(request: LoadRequest) -> Any:
+    import mindspore
+
+    from .code import create_network
+
+    args, kwargs = _split_options(request.options)
+    net = create_network(request.card, request.context, args, kwargs)
+    params = mindspore.load_checkpoint(_file(request, ".ckpt"))
+    not_loaded = mindspore.load_param_into_net(net, params)
+    missing = not_loaded[0] if isinstance(not_loaded, tuple) else not_loaded
+    if missing:
+        request.context.warn(
+            f"{len(missing)} parameter(s) of the network are not in {request.asset.name if request.asset else 'the checkpoint'}: "
+            + ", ".join(map(str, missing[:5]))
+        )
+    return net
+
+
+def _load_mindir(request: LoadRequest) -> Any:
+    import mindspore
+    from mindspore import nn
+
+    if request.options:
+        request.context.warn(
+            "a MindIR file holds its network: the options "
+            + ", ".join(sorted(request.options))
+            + " are not used"
+        )
+    graph = mindspore.load(_file(request, ".mindir"))
+    return nn.GraphCell(graph)
+
+
+def _load_mslite(request: LoadRequest) -> Any:
+    try:
+        import mindspore_lite as mslite
+    except ImportError:
+        raise UnsupportedError(
+            "MSLite models need MindSpore Lite, which is not installed: pip install mindspore-lite"
+        ) from None
+    context = mslite.Context()
+    context.target = [request.device.kind]
+    model = mslite.Model()
+    model.build_from_file(str(request.path), mslite.ModelType.MINDIR_LITE, context)
+    return model
+
+
+def load(request: LoadRequest) -> Any:
+    """``polyhub_runtime_load`` for the three runtimes; ``None`` for others."""
+    if request.runtime not in (MS_RUNTIME, AIR_RUNTIME, LITE_RUNTIME):
+        return None
+    check_version(request.card.metadata.get("mindspore-version"), request.context)
+    if request.runtime == LITE_RUNTIME:
+        return _load_mslite(request)
+    if request.runtime == AIR_RUNTIME:
+        raise UnsupportedError(
+            f"{request.card.address}: an AIR model runs on Ascend through the CANN tool chain "
+            "(convert it with ATC to an .om model); MindSpore's Python API cannot load AIR. "
+            "Use the card's MINDIR or CKPT asset instead"
+        )
+    set_device(request.device)
+    if request.format == "ckpt":
+        return _load_ckpt(request)
+    if request.format == "mindir":
+        return _load_mindir(request)
+    if request.format == CODE_KIND:
+        from .code import create_network
+
+        args, kwargs = _split_options(request.options)
+        return create_network(request.card, request.context, args, kwargs)
+    raise UnsupportedError(f"the mindspore runtime does not load {request.format!r} files")
