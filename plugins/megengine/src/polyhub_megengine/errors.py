@@ -1,0 +1,51 @@
+"""Errors with ``megengine.hub``'s names, as polyhub error subclasses.
+
+Code written for ``megengine.hub`` catches ``InvalidRepo``, ``InvalidGitHost``
+and friends; polyhub code catches :class:`polyhub.PolyhubError`. These classes
+are both, so neither kind of caller misses them. Unlike upstream's
+``HTTPDownloadError`` (a ``BaseException``), every one derives from
+``Exception``.
+"""
+
+from __future__ import annotations
+
+from polyhub import DownloadError, PolyhubError, RevisionNotFoundError
+from polyhub.address import AddressError
+
+__all__ = [
+    "FetcherError",
+    "GitCheckoutError",
+    "GitPullError",
+    "HTTPDownloadError",
+    "InvalidGitHost",
+    "InvalidProtocol",
+    "InvalidRepo",
+]
+
+
+class FetcherError(PolyhubError):
+    """Base of the repository-fetching errors (``megengine.hub.exceptions.FetcherError``)."""
+
+
+class InvalidRepo(FetcherError, AddressError):
+    """The repository (``owner/name[:branch]``, a URL or a folder) is malformed."""
+
+
+class InvalidGitHost(FetcherError, AddressError):
+    """``git_host`` is not a host name, IPv4/IPv6 address, with an optional port."""
+
+
+class InvalidProtocol(FetcherError, AddressError):
+    """``protocol`` is not one of https, ssh, http, git."""
+
+
+class GitPullError(FetcherError, DownloadError):
+    """git could not fetch the repository."""
+
+
+class GitCheckoutError(FetcherError, RevisionNotFoundError):
+    """The branch, tag or commit does not exist in the repository."""
+
+
+class HTTPDownloadError(DownloadError):
+    """A weights download failed (an ``Exception``, unlike upstream's ``BaseException``)."""
