@@ -142,7 +142,8 @@ def select_entry(
     entries = manifest.named(name)
     if not entries:
         names = list(dict.fromkeys(e.model for e in manifest.entries))
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        folded = {n.casefold(): n for n in names}
+        close = [folded[n] for n in difflib.get_close_matches(name.casefold(), folded, n=3, cutoff=0.6)]
         close += [n for n in names if name.casefold() in n.casefold() and n not in close][:3]
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ModelNotFoundError(
