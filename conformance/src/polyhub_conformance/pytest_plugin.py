@@ -1,1 +1,233 @@
-"""pytest plugin entry (filled in below)."""
+"""The ``pytest11`` entry point: harness fixtures and the suites' placeholder fixtures.
+
+Installed but inert (style-anchors G13): nothing here is autouse, no hook
+changes collection or reporting, and polyhub itself is imported only when a
+fixture runs. A project sees a difference only when a test class subclasses a
+suite or asks for one of these fixtures.
+
+Placeholders for the fixtures a plugin must provide live here, at the lowest
+priority pytest has, so that a plugin may define its own either as methods of
+its test class or in a ``conftest.py``: both override a plugin-level fixture,
+whereas a fixture defined on the suite class would shadow a ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .harness import (
+    POLYHUB_VARIABLES,
+    CacheHome,
+    NetworkGuard,
+    NotConfigured,
+    ServerPool,
+    Tamperer,
+    build_plugins,
+    installed,
+)
+
+if TYPE_CHECKING:
+    from polyhub.plugins import Plugins
+
+    from .capabilities import HooksCapabilities
+
+
+# ---------------------------------------------------------------------------
+# Harness fixtures: usable by any test, suites or not
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def polyhub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CacheHome:
+    """An empty ``POLYHUB_HOME`` for this test, with every other ``POLYHUB_*`` knob cleared.
+
+    Also keeps requests to 127.0.0.1 away from any proxy of the developer's shell.
+    """
+    import polyhub.config
+
+    for name in POLYHUB_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "polyhub-home"
+    monkeypatch.setenv("POLYHUB_HOME", str(home))
+    monkeypatch.setenv("POLYHUB_DISABLE_PROGRESS_BARS", "1")
+    # A plugin that wrongly reaches the network should fail fast, not retry for a minute.
+    monkeypatch.setenv("POLYHUB_RETRIES", "1")
+    monkeypatch.setenv("POLYHUB_TIMEOUT", "10")
+    no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1", "localhost"]))
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    monkeypatch.setenv("no_proxy", no_proxy)
+    # polyhub.set_dir() wins over POLYHUB_HOME; undo any call made by earlier code.
+    monkeypatch.setattr(polyhub.config, "_home_override", None)
+    return CacheHome(home)
+
+
+@pytest.fixture
+def serve_directory() -> Iterator[ServerPool]:
+    """``serve_directory(path) -> StaticServer``: serve a folder on 127.0.0.1 (port 0).
+
+    Every server started in the test is stopped at its end; ``server.url`` has
+    no trailing slash and ``server.requests`` records what was asked.
+    """
+    pool = ServerPool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def isolated_plugins(polyhub_home: CacheHome) -> Iterator[Callable[..., Plugins]]:
+    """``isolated_plugins(plugin, *companions) -> Plugins``: a fresh manager the API uses.
+
+    Only the core's builtins and the given plugins are registered (no entry
+    points), and the public API (``polyhub.load``...) uses it until the test ends.
+    """
+    stack: list[Any] = []
+
+    def make(plugin: object, *companions: object) -> Plugins:
+        plugins = build_plugins(plugin, companions)
+        manager = installed(plugins)
+        manager.__enter__()
+        stack.append(manager)
+        return plugins
+
+    yield make
+    while stack:
+        stack.pop().__exit__(None, None, None)
+
+
+@pytest.fixture
+def no_network() -> Iterator[NetworkGuard]:
+    """Every IP socket ``connect`` fails for the rest of the test; ``.attempts`` lists them."""
+    with NetworkGuard() as guard:
+        yield guard
+
+
+# ---------------------------------------------------------------------------
+# Placeholders: what each suite needs from the plugin
+# ---------------------------------------------------------------------------
+
+
+def _missing(request: pytest.FixtureRequest, name: str) -> Any:
+    suite = request.cls.__name__ if request.cls is not None else request.node.name
+    raise NotConfigured(name, suite)
+
+
+@pytest.fixture
+def hooks_plugin(request: pytest.FixtureRequest) -> object:
+    """HooksSuite: the plugin (usually the module of the entry point)."""
+    return _missing(request, "hooks_plugin")
+
+
+@pytest.fixture
+def hooks_capabilities() -> HooksCapabilities:
+    """HooksSuite: optional; the defaults check the well-known frameworks."""
+    from .capabilities import HooksCapabilities
+
+    return HooksCapabilities()
+
+
+@pytest.fixture
+def source_plugin(request: pytest.FixtureRequest) -> object:
+    """SourceSuite: the plugin that serves the scheme."""
+    return _missing(request, "source_plugin")
+
+
+@pytest.fixture
+def source_capabilities(request: pytest.FixtureRequest) -> object:
+    """SourceSuite: a ``SourceCapabilities``."""
+    return _missing(request, "source_capabilities")
+
+
+@pytest.fixture
+def sample_address(request: pytest.FixtureRequest) -> str:
+    """SourceSuite: an address of a model with at least one downloadable asset."""
+    return _missing(request, "sample_address")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def hub_env(request: pytest.FixtureRequest) -> Mapping[str, str]:
+    """SourceSuite: environment variables that point the source at a test hub.
+
+    Required even when empty (``return {}``), so that a forgotten hub never
+    sends the kit to the real internet.
+    """
+    return _missing(request, "hub_env")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def unknown_address(sample_address: str) -> str:
+    """SourceSuite: an address the source serves no model at.
+
+    Default: the sample's address with its last path segment replaced.
+    Override it when that is not a valid path of your scheme.
+    """
+    from polyhub import Address, parse_address
+
+    addr = parse_address(sample_address)
+    head, _, _last = addr.path.rpartition("/")
+    path = f"{head}/polyhub-conformance-no-such-model" if head else "polyhub-conformance-no-such-model"
+    return str(Address(addr.scheme, path, addr.revision, addr.options))
+
+
+@pytest.fixture
+def tamper(serve_directory: ServerPool) -> Iterator[Callable[[Any], None]]:
+    """SourceSuite: ``tamper(asset)`` corrupts the bytes a source will download for ``asset``.
+
+    The default handles hubs served with ``serve_directory`` (mirrors applied)
+    and ``file://`` or local paths, and restores the bytes after the test.
+    """
+    tamperer = Tamperer(serve_directory)
+    yield tamperer
+    tamperer.close()
+
+
+@pytest.fixture
+def companion_plugins() -> Sequence[object]:
+    """Any suite: other plugins the plugin under test needs (e.g. a separate format)."""
+    return ()
+
+
+@pytest.fixture
+def format_plugin(request: pytest.FixtureRequest) -> object:
+    """FormatSuite: the plugin that detects the formats."""
+    return _missing(request, "format_plugin")
+
+
+@pytest.fixture
+def format_capabilities(request: pytest.FixtureRequest) -> object:
+    """FormatSuite: a ``FormatCapabilities``."""
+    return _missing(request, "format_capabilities")
+
+
+@pytest.fixture
+def format_samples(request: pytest.FixtureRequest) -> Mapping[str, Path]:
+    """FormatSuite: format name -> a sample file of that format."""
+    return _missing(request, "format_samples")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def foreign_samples() -> Mapping[str, Path]:
+    """FormatSuite: optional; label -> files of other formats that must be rejected."""
+    return {}
+
+
+@pytest.fixture
+def runtime_plugin(request: pytest.FixtureRequest) -> object:
+    """RuntimeSuite: the plugin that provides the runtime."""
+    return _missing(request, "runtime_plugin")
+
+
+@pytest.fixture
+def runtime_capabilities(request: pytest.FixtureRequest) -> object:
+    """RuntimeSuite: a ``RuntimeCapabilities``."""
+    return _missing(request, "runtime_capabilities")
+
+
+@pytest.fixture
+def runtime_sample(request: pytest.FixtureRequest) -> object:
+    """RuntimeSuite: a ``RuntimeSample`` (file, format, inputs, expected outputs)."""
+    return _missing(request, "runtime_sample")

@@ -1,0 +1,579 @@
+"""The kit's machinery: isolated homes, loopback servers, plugin managers, probes.
+
+Everything here is usable outside the suites too (a plugin's own tests can
+serve its test hub with :class:`StaticServer`). Nothing here imports a
+framework, and nothing touches the process until a fixture asks for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+if TYPE_CHECKING:
+    from polyhub import Asset, ModelCard
+    from polyhub.context import Context
+    from polyhub.plugins import Plugins
+
+    from .capabilities import RuntimeSample
+
+__all__ = [
+    "CacheHome",
+    "NetworkGuard",
+    "NotConfigured",
+    "SampleSource",
+    "ServeDirectory",
+    "StaticServer",
+    "SuiteEnv",
+    "build_plugins",
+    "file_sha256",
+    "find_entry_point",
+    "make_context",
+    "plugin_name",
+    "plugin_spec",
+    "probe_plugin",
+    "tamper_bytes",
+]
+
+# Variables that change what polyhub does; the kit clears them so a developer's
+# shell (an offline flag, a mirror, a trust list) cannot change a verdict.
+POLYHUB_VARIABLES = (
+    "POLYHUB_HOME",
+    "POLYHUB_OFFLINE",
+    "POLYHUB_MIRRORS",
+    "POLYHUB_REQUIRE_HASHES",
+    "POLYHUB_TRUSTED_REPOS",
+    "POLYHUB_DISABLED_PLUGINS",
+    "POLYHUB_TRACE_PLUGINS",
+    "POLYHUB_TIMEOUT",
+    "POLYHUB_RETRIES",
+)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# The cache home
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CacheHome:
+    """An isolated ``POLYHUB_HOME`` and ways to look inside it."""
+
+    root: Path
+
+    def __fspath__(self) -> str:
+        return str(self.root)
+
+    def files(self) -> dict[str, int]:
+        """Every regular file under the home (links not followed): relative path to size."""
+        found: dict[str, int] = {}
+        if not self.root.exists():
+            return found
+        for dirpath, _dirs, names in os.walk(self.root):
+            for name in names:
+                path = Path(dirpath) / name
+                if path.is_symlink() or not path.is_file():
+                    continue
+                found[path.relative_to(self.root).as_posix()] = path.stat().st_size
+        return found
+
+    def blobs(self) -> list[str]:
+        """Relative paths of the files under ``<home>/blobs/``: verified model bytes."""
+        return sorted(p for p in self.files() if p.startswith("blobs/"))
+
+    def files_with_sha256(self, digests: set[str]) -> list[str]:
+        """Files under the home whose content hashes to one of ``digests``."""
+        if not digests:
+            return []
+        return sorted(p for p in self.files() if file_sha256(self.root / p) in digests)
+
+
+# ---------------------------------------------------------------------------
+# A loopback static HTTP server
+# ---------------------------------------------------------------------------
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # keep test output clean; requests are recorded instead
+
+    def send_head(self) -> Any:
+        self.server.record(self.command, unquote(urlparse(self.path).path))
+        return super().send_head()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.requests: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        super().__init__(
+            ("127.0.0.1", 0),
+            lambda *a: _Handler(*a, directory=str(directory)),  # type: ignore[arg-type]
+        )
+
+    def record(self, method: str, path: str) -> None:
+        with self._lock:
+            self.requests.append((method, path))
+
+
+class StaticServer:
+    """Serves a folder on ``http://127.0.0.1:<port>`` from a thread, recording every request.
+
+    ``url`` has no trailing slash. Use it as a hub's base URL or as a mirror
+    target (``POLYHUB_MIRRORS="https://hub.example=<url>"``).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory).resolve()
+        self._server = _Server(self.directory)
+        # A short poll keeps shutdown() (at every test teardown) from waiting 0.5 s.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host!s}:{port}"
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """``(method, path)`` of every request served so far."""
+        return list(self._server.requests)
+
+    def url_for(self, relpath: str) -> str:
+        return f"{self.url}/{relpath.lstrip('/')}"
+
+    def path_for(self, url: str) -> Path | None:
+        """The served file behind ``url``, or ``None`` when this server does not serve it."""
+        if not url.startswith(self.url + "/"):
+            return None
+        rel = unquote(urlparse(url).path).lstrip("/")
+        return self.directory / rel
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class ServeDirectory(Protocol):
+    """The ``serve_directory`` fixture: ``serve_directory(path) -> StaticServer``."""
+
+    servers: list[StaticServer]
+
+    def __call__(self, directory: Path) -> StaticServer: ...
+
+
+class ServerPool:
+    """Starts servers on demand and stops them all at teardown."""
+
+    def __init__(self) -> None:
+        self.servers: list[StaticServer] = []
+
+    def __call__(self, directory: Path) -> StaticServer:
+        server = StaticServer(directory)
+        self.servers.append(server)
+        return server
+
+    def requests(self) -> list[str]:
+        return [f"{s.url}{path}" for s in self.servers for _method, path in s.requests]
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+# ---------------------------------------------------------------------------
+# No network
+# ---------------------------------------------------------------------------
+
+
+class NetworkGuard:
+    """Makes every IP socket connection fail, and remembers who tried.
+
+    Failing alone is not enough: a plugin that catches ``OSError`` and falls
+    back would hide the attempt, so the suites assert ``attempts == []``.
+    """
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+        self._saved: dict[str, Any] = {}
+
+    def __enter__(self) -> NetworkGuard:
+        guard = self
+
+        def refuse(sock: socket.socket, address: Any, *rest: Any) -> Any:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                guard.attempts.append(repr(address))
+                raise OSError(errno.ENETUNREACH, f"polyhub conformance: no network allowed ({address!r})")
+            return guard._saved["connect"](sock, address)
+
+        self._saved = {"connect": socket.socket.connect, "connect_ex": socket.socket.connect_ex}
+        socket.socket.connect = refuse  # type: ignore[method-assign]
+        socket.socket.connect_ex = refuse  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        socket.socket.connect = self._saved["connect"]  # type: ignore[method-assign]
+        socket.socket.connect_ex = self._saved["connect_ex"]  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------------------
+# Tampering
+# ---------------------------------------------------------------------------
+
+
+def tamper_bytes(path: Path) -> bytes:
+    """Corrupt ``path`` in place, keeping its size, and return the original bytes.
+
+    The size stays the same so that only the hash can catch it: a shorter file
+    would be caught by the size check and prove nothing about hashing.
+    """
+    original = path.read_bytes()
+    data = bytearray(original or b"\0")
+    for i in (0, len(data) // 2, len(data) - 1):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return original
+
+
+class Tamperer:
+    """The default ``tamper`` fixture: corrupts the file behind an asset's URL.
+
+    Knows files served by ``serve_directory`` (after ``POLYHUB_MIRRORS``
+    rewriting) and ``file://``/plain local paths; restores them at teardown, so
+    a session-scoped hub survives the test.
+    """
+
+    def __init__(self, pool: ServerPool) -> None:
+        self.pool = pool
+        self.restore: list[tuple[Path, bytes]] = []
+
+    def locate(self, url: str) -> Path | None:
+        from polyhub.config import read_config
+
+        url = read_config().rewrite_url(url)
+        for server in self.pool.servers:
+            found = server.path_for(url)
+            if found is not None:
+                return found
+        parsed = urlparse(url)
+        if parsed.scheme == "file":
+            return Path(unquote(parsed.path))
+        if parsed.scheme == "" and Path(url).exists():
+            return Path(url)
+        return None
+
+    def __call__(self, asset: Asset) -> None:
+        path = self.locate(asset.url)
+        if path is None or not path.is_file():
+            raise LookupError(
+                f"the default tamper fixture cannot find the file behind {asset.url!r}: serve the "
+                "hub with the serve_directory fixture or override the 'tamper' fixture"
+            )
+        self.restore.append((path, tamper_bytes(path)))
+
+    def close(self) -> None:
+        for path, data in reversed(self.restore):
+            path.write_bytes(data)
+
+
+# ---------------------------------------------------------------------------
+# Plugin managers
+# ---------------------------------------------------------------------------
+
+
+def find_entry_point(plugin: object) -> metadata.EntryPoint | None:
+    """The installed ``polyhub`` entry point that loads ``plugin``, if any."""
+    module = plugin.__name__ if isinstance(plugin, ModuleType) else None
+    for ep in metadata.entry_points(group="polyhub"):
+        if module is not None and ep.value == module:
+            return ep
+    return None
+
+
+def plugin_name(plugin: object) -> str:
+    """The name ``plugin`` is registered under: its entry-point name, else its module."""
+    ep = find_entry_point(plugin)
+    if ep is not None:
+        return ep.name
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__
+    return type(plugin).__qualname__
+
+
+def build_plugins(plugin: object, companions: Sequence[object] = ()) -> Plugins:
+    """A fresh plugin manager with the builtins, ``plugin`` and ``companions`` only.
+
+    Entry points are not loaded: the verdict must not depend on what else
+    happens to be installed.
+    """
+    from polyhub.plugins import get_plugin_manager
+
+    pairs: list[tuple[str, object]] = [(plugin_name(plugin), plugin)]
+    for extra in companions:
+        name = plugin_name(extra)
+        if name not in {n for n, _ in pairs}:
+            pairs.append((name, extra))
+    return get_plugin_manager(load_entry_points=False, plugins=pairs)
+
+
+def make_context(plugins: Plugins, **overrides: Any) -> Context:
+    """A :class:`~polyhub.Context` for calling hooks directly, as the API would."""
+    from polyhub.config import read_config
+    from polyhub.context import Context
+
+    return Context(read_config(**overrides), plugins)
+
+
+@contextlib.contextmanager
+def installed(plugins: Plugins) -> Iterator[Plugins]:
+    """Make ``plugins`` the process-wide manager the public API uses, then forget it."""
+    from polyhub.plugins import reset_plugins
+
+    reset_plugins(plugins)
+    try:
+        yield plugins
+    finally:
+        reset_plugins(None)
+
+
+# ---------------------------------------------------------------------------
+# The kit's own source: serves a runtime sample so polyhub.load can reach it
+# ---------------------------------------------------------------------------
+
+
+class SampleSource:
+    """A one-model source (scheme ``conformance-sample``) over a local sample file.
+
+    Lets the runtime suite load its sample through the public
+    :func:`polyhub.load`, through the real fetch, cache and format check,
+    without needing any hub.
+    """
+
+    scheme = "conformance-sample"
+
+    def __init__(self, sample: RuntimeSample) -> None:
+        self.sample = sample
+
+    def card(self) -> ModelCard:
+        from polyhub import Asset, ModelCard, parse_address
+
+        path = Path(self.sample.path)
+        return ModelCard(
+            address=parse_address(f"{self.scheme}:model"),
+            name="model",
+            source=self.scheme,
+            assets=(
+                Asset(
+                    url=path.resolve().as_uri(),
+                    sha256=file_sha256(path) if path.is_file() else None,
+                    size=path.stat().st_size if path.is_file() else None,
+                    format=self.sample.format,
+                    name=path.name,
+                ),
+            ),
+        )
+
+    def _hooks(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        from polyhub import SourceInfo, hookimpl
+
+        source = self
+
+        @hookimpl
+        def polyhub_register_sources(registry: Any) -> None:
+            registry.add(SourceInfo(scheme=source.scheme, summary="the conformance kit's sample"))
+
+        @hookimpl
+        def polyhub_source_resolve(address: Any, context: Any) -> Any:
+            if address.scheme != source.scheme:
+                return None
+            return source.card()
+
+        return polyhub_register_sources, polyhub_source_resolve
+
+    def as_plugin(self) -> object:
+        register, resolve = self._hooks()
+        return type(
+            "ConformanceSampleSource",
+            (),
+            {"polyhub_register_sources": staticmethod(register), "polyhub_source_resolve": staticmethod(resolve)},
+        )()
+
+
+# ---------------------------------------------------------------------------
+# Probing a plugin in a fresh interpreter
+# ---------------------------------------------------------------------------
+
+
+def plugin_spec(plugin: object) -> str:
+    """``module`` or ``module:attribute``: how a fresh interpreter can import ``plugin``."""
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__
+    module = type(plugin).__module__
+    owner = sys.modules.get(module)
+    for attr, value in vars(owner).items() if owner is not None else ():
+        if value is plugin:
+            return f"{module}:{attr}"
+    # Not a module-level object: rebuild it from its class (no arguments).
+    return f"{module}:{type(plugin).__qualname__}()"
+
+
+@dataclass
+class ProbeResult:
+    """What :func:`probe_plugin` saw in the fresh interpreter."""
+
+    new_modules: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    detected: dict[str, str | None] = field(default_factory=dict)
+    error: str | None = None
+
+
+def probe_plugin(
+    plugin: object, *, frameworks: Sequence[str], samples: Mapping[str, Path] | None = None
+) -> ProbeResult:
+    """Import and register ``plugin`` in a subprocess; report framework modules it imported.
+
+    With ``samples``, also runs format detection on each file there. A
+    subprocess because the test process has usually imported the framework
+    already, which would hide the import.
+    """
+    request = {
+        "plugin": plugin_spec(plugin),
+        "frameworks": list(frameworks),
+        "samples": {k: str(v) for k, v in (samples or {}).items()},
+    }
+    env = dict(os.environ)
+    # The plugin may live next to the tests (not installed): give the child our path.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyhub_conformance._probe", json.dumps(request)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        return ProbeResult(error=f"probe exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+    data = json.loads(lines[-1])
+    return ProbeResult(
+        new_modules=data.get("new_modules", []),
+        failed=data.get("failed", []),
+        detected=data.get("detected", {}),
+        error=data.get("error"),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Configuration of the suites
+# ---------------------------------------------------------------------------
+
+
+class NotConfigured(pytest.skip.Exception):
+    """Raised by the kit's placeholder for a required fixture the plugin did not define.
+
+    A skip, not an error: only ``test_suite_is_configured`` turns it into a
+    failure, so a missing fixture is reported once, not once per test.
+    """
+
+    def __init__(self, fixture: str, suite: str) -> None:
+        self.fixture = fixture
+        self.suite = suite
+        super().__init__(
+            f"{suite} is not configured: fixture {fixture!r} is missing "
+            "(test_suite_is_configured says what to define)",
+            pytrace=False,
+        )
+
+
+@dataclass(frozen=True)
+class SuiteEnv:
+    """What a suite's tests share: the isolated home, the plugin manager, the servers."""
+
+    home: CacheHome
+    plugins: Plugins
+    servers: ServerPool
+
+    def context(self, **overrides: Any) -> Context:
+        return make_context(self.plugins, **overrides)
+
+    def asset_requests(self, assets: Sequence[Asset]) -> list[str]:
+        """Requests so far, to the kit's servers, for the files behind ``assets``."""
+        from polyhub.config import read_config
+
+        config = read_config()
+        wanted: set[tuple[str, str]] = set()
+        for asset in assets:
+            url = config.rewrite_url(asset.url)
+            for server in self.servers.servers:
+                if server.path_for(url) is not None:
+                    wanted.add((server.url, unquote(urlparse(url).path)))
+        return [
+            f"{server.url}{path}"
+            for server in self.servers.servers
+            for _method, path in server.requests
+            if (server.url, path) in wanted
+        ]
+
+
+def required_args(fn: Callable[..., Any]) -> list[str]:
+    """The arguments pluggy passes to ``fn``: those without a default (``self`` excluded)."""
+    import inspect
+
+    params = inspect.signature(fn).parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in params if p.kind in kinds and p.default is inspect.Parameter.empty]
+
+
+def load_request(
+    plugins: Plugins,
+    sample: RuntimeSample,
+    *,
+    runtime: str,
+    device: str = "cpu",
+    path: Path | None = None,
+) -> Any:
+    """The ``LoadRequest`` the core would build for ``sample`` (a one-asset card)."""
+    from polyhub import LoadRequest, parse_device
+
+    card = SampleSource(sample).card()
+    return LoadRequest(
+        path=Path(path if path is not None else sample.path),
+        format=sample.format,
+        runtime=runtime,
+        device=parse_device(device),
+        card=card,
+        asset=card.assets[0],
+        options=dict(sample.options),
+        context=make_context(plugins),
+    )

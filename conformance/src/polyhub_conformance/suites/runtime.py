@@ -1,0 +1,197 @@
+"""``RuntimeSuite``: a runtime loads its sample on CPU and computes the reference (S40-S46).
+
+Required fixtures: ``runtime_plugin``, ``runtime_capabilities``
+(:class:`~polyhub_conformance.RuntimeCapabilities`) and ``runtime_sample`` (a
+:class:`~polyhub_conformance.RuntimeSample`). Optional: ``companion_plugins``
+(e.g. the plugin that detects the sample's format, when it is another one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..assertions import (
+    assert_calls_cleanly,
+    assert_configured,
+    assert_error_is,
+    assert_outputs_close,
+    assert_raises_polyhub,
+)
+from ..capabilities import RuntimeCapabilities, RuntimeSample
+from ..harness import CacheHome, SampleSource, ServerPool, SuiteEnv, load_request
+
+# Devices no test machine has: a declared kind at an absurd index, or a kind
+# the runtime does not declare at all (S44).
+ABSENT_DEVICE_KINDS = [pytest.param("gpu", id="gpu"), pytest.param("ascend", id="ascend")]
+
+# Bytes that are no model of any format, written with the sample's suffix (S45).
+NOT_A_MODEL = b"polyhub conformance: this file is not a model\n" * 8
+
+
+class RuntimeSuite:
+    """What every runtime plugin must do: load on CPU, reproduce, refuse cleanly."""
+
+    required_fixtures = ("runtime_plugin", "runtime_capabilities", "runtime_sample")
+
+    @pytest.fixture
+    def runtime_env(
+        self,
+        runtime_plugin: object,
+        runtime_sample: RuntimeSample,
+        companion_plugins: Sequence[object],
+        polyhub_home: CacheHome,
+        serve_directory: ServerPool,
+        isolated_plugins: Callable[..., Any],
+    ) -> SuiteEnv:
+        """A manager with the runtime, its companions and the kit's one-model source."""
+        source = SampleSource(runtime_sample).as_plugin()
+        plugins = isolated_plugins(runtime_plugin, *companion_plugins, source)
+        return SuiteEnv(home=polyhub_home, plugins=plugins, servers=serve_directory)
+
+    def test_suite_is_configured(self, request: pytest.FixtureRequest) -> None:
+        """S0: the required fixtures exist and the capabilities are a RuntimeCapabilities."""
+        assert_configured(request, self.required_fixtures, "runtime_capabilities", RuntimeCapabilities)
+        sample = request.getfixturevalue("runtime_sample")
+        assert isinstance(sample, RuntimeSample), (
+            f"S0: the fixture 'runtime_sample' must return a RuntimeSample, not {type(sample).__name__}"
+        )
+
+    def test_registers_its_runtime(
+        self, runtime_env: SuiteEnv, runtime_capabilities: RuntimeCapabilities, runtime_sample: RuntimeSample
+    ) -> None:
+        """S40: the runtime is registered with the declared formats and devices, CPU among them."""
+        failures = [f"{r.name}: {r.error}" for r in runtime_env.plugins.failed]
+        assert failures == [], f"S40: plugins failed to register: {failures}"
+        name = runtime_capabilities.runtime
+        assert name in runtime_env.plugins.runtimes, (
+            f"S40: runtime {name!r} is not registered; registered: {list(runtime_env.plugins.runtimes)}"
+        )
+        info = runtime_env.plugins.runtimes[name]
+        assert set(info.formats) == set(runtime_capabilities.formats)
+        assert set(info.devices) == set(runtime_capabilities.devices)
+        assert "cpu" in info.devices, f"S40: runtime {name!r} cannot target the CPU: {info.devices}"
+        assert runtime_sample.format in info.formats, (
+            f"S40: the sample's format {runtime_sample.format!r} is not one the runtime loads"
+        )
+
+    def test_devices_lists_cpu(
+        self, runtime_env: SuiteEnv, runtime_capabilities: RuntimeCapabilities
+    ) -> None:
+        """S41: the runtime sees the CPU, only declared kinds, and is silent for other runtimes."""
+        import polyhub
+
+        hook = runtime_env.plugins.hook
+        devices = assert_calls_cleanly(
+            "S41", hook.polyhub_runtime_devices, runtime=runtime_capabilities.runtime
+        )
+        assert isinstance(devices, list), f"S41: polyhub_runtime_devices returned {devices!r}"
+        assert all(isinstance(d, polyhub.Device) for d in devices), f"S41: not Devices: {devices}"
+        kinds = [d.kind for d in devices]
+        assert "cpu" in kinds, f"S41: the runtime does not list the CPU: {devices}"
+        undeclared = sorted(set(kinds) - set(runtime_capabilities.devices))
+        assert not undeclared, f"S41: devices of undeclared kinds {undeclared}"
+        assert hook.polyhub_runtime_devices(runtime="conformance-foreign") is None, (
+            "S41: polyhub_runtime_devices answered for a runtime that is not the plugin's"
+        )
+
+    def test_loads_sample_on_cpu(
+        self, runtime_env: SuiteEnv, runtime_capabilities: RuntimeCapabilities, runtime_sample: RuntimeSample
+    ) -> None:
+        """S42: the runtime loads the sample on CPU and the model reproduces the reference output."""
+        request = load_request(runtime_env.plugins, runtime_sample, runtime=runtime_capabilities.runtime)
+        model = assert_calls_cleanly(
+            "S42", runtime_env.plugins.hook.polyhub_runtime_load, request=request
+        )
+        assert model is not None, "S42: polyhub_runtime_load returned None for its own runtime"
+        outputs = runtime_sample.run(model, runtime_sample.inputs)
+        assert_outputs_close(
+            outputs, runtime_sample.expected, rtol=runtime_sample.rtol, atol=runtime_sample.atol
+        )
+
+    @pytest.mark.parametrize("device", ["cpu", "auto"])
+    def test_loads_through_the_public_api(
+        self, runtime_env: SuiteEnv, runtime_sample: RuntimeSample, device: str
+    ) -> None:
+        """S43: ``polyhub.load`` fetches, verifies, detects and loads the sample, then reproduces."""
+        import polyhub
+
+        if Path(runtime_sample.path).is_dir():
+            pytest.skip("S43: the sample is a folder; the kit's source serves files only")
+        address = f"{SampleSource.scheme}:model"
+        model = assert_calls_cleanly(
+            "S43", polyhub.load, address, device=device, **dict(runtime_sample.options)
+        )
+        outputs = runtime_sample.run(model, runtime_sample.inputs)
+        assert_outputs_close(
+            outputs, runtime_sample.expected, rtol=runtime_sample.rtol, atol=runtime_sample.atol
+        )
+
+    @pytest.mark.parametrize("kind", ABSENT_DEVICE_KINDS)
+    def test_unsupported_device_raises_unsupported(
+        self,
+        runtime_env: SuiteEnv,
+        runtime_capabilities: RuntimeCapabilities,
+        runtime_sample: RuntimeSample,
+        kind: str,
+    ) -> None:
+        """S44: a device that is not there raises UnsupportedError that names the devices that are."""
+        import polyhub
+
+        device = f"{kind}:63" if kind in runtime_capabilities.devices else f"{kind}:0"
+        request = load_request(
+            runtime_env.plugins, runtime_sample, runtime=runtime_capabilities.runtime, device=device
+        )
+        exc = assert_raises_polyhub(
+            polyhub.UnsupportedError,
+            "S44",
+            runtime_env.plugins.hook.polyhub_runtime_load,
+            request=request,
+        )
+        assert "cpu" in str(exc).lower(), (
+            f"S44: the UnsupportedError for {device} does not name the devices that exist: {exc}"
+        )
+        if Path(runtime_sample.path).is_file():
+            address = f"{SampleSource.scheme}:model"
+            assert_raises_polyhub(polyhub.UnsupportedError, "S44", polyhub.load, address, device=device)
+
+    def test_corrupt_file_raises_polyhub_error(
+        self,
+        runtime_env: SuiteEnv,
+        runtime_capabilities: RuntimeCapabilities,
+        runtime_sample: RuntimeSample,
+        tmp_path: Path,
+    ) -> None:
+        """S45: loading bytes that are not a model raises a PolyhubError, not the framework's error."""
+        import polyhub
+
+        if not runtime_capabilities.wraps_load_errors:
+            pytest.skip("S45: the runtime lets framework errors through (wraps_load_errors=False)")
+        source = Path(runtime_sample.path)
+        if source.is_dir():
+            pytest.skip("S45: the sample is a folder")
+        bad = tmp_path / f"corrupt{source.suffix}"
+        bad.write_bytes(NOT_A_MODEL)
+        request = load_request(
+            runtime_env.plugins, runtime_sample, runtime=runtime_capabilities.runtime, path=bad
+        )
+        call = f"polyhub_runtime_load(path={bad.name!r})"
+        try:
+            model = runtime_env.plugins.hook.polyhub_runtime_load(request=request)
+        except Exception as exc:
+            assert_error_is(polyhub.PolyhubError, "S45", call, exc)
+        else:
+            pytest.fail(f"S45: {call} loaded garbage bytes and returned {model!r:.200}", pytrace=False)
+
+    def test_foreign_runtime_is_not_answered(
+        self, runtime_env: SuiteEnv, runtime_sample: RuntimeSample
+    ) -> None:
+        """S46: polyhub_runtime_load returns None when the core chose another runtime."""
+        request = load_request(runtime_env.plugins, runtime_sample, runtime="conformance-foreign")
+        result = runtime_env.plugins.hook.polyhub_runtime_load(request=request)
+        assert result is None, (
+            f"S46: the plugin loaded a request for runtime 'conformance-foreign' and returned {result!r:.200}"
+        )
