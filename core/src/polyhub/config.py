@@ -11,8 +11,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from .errors import PolyhubError
 
 __all__ = ["Config", "env_flag", "get_dir", "read_config", "set_dir"]
@@ -63,6 +61,8 @@ def get_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     if xdg:  # empty counts as unset, as the XDG spec says
         return Path(os.path.expanduser(xdg)).absolute() / "polyhub"
+    import platformdirs  # only needed when nothing else names the home
+
     return Path(platformdirs.user_cache_dir("polyhub", appauthor=False)).absolute()
 
 

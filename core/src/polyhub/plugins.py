@@ -13,7 +13,6 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from types import ModuleType
 from typing import Any
 
@@ -138,7 +137,9 @@ def _target(plugin: object) -> str:
     return plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__qualname__
 
 
-def _entry_points() -> Iterable[metadata.EntryPoint]:
+def _entry_points() -> Iterable[Any]:
+    from importlib import metadata  # ~20 ms: only when plugins are first needed
+
     return metadata.entry_points(group="polyhub")
 
 
