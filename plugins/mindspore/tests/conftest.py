@@ -108,11 +108,14 @@ def commit_all(repo: Path, message: str = "c") -> str:
 
 
 CONF = '''\
+import src
 import src.net as net_module
 
 def create_network(name, *args, **kwargs):
     if name == "tinydense":
-        return net_module.TinyDense(*args, **kwargs)
+        net = net_module.TinyDense(*args, **kwargs)
+        net.repo_marker = src.MARKER
+        return net
     raise NotImplementedError(name)
 '''
 
@@ -133,7 +136,7 @@ def make_code_repo(tmp_path: Path) -> Callable[..., Path]:
         (folder / "src" / "net.py").write_text(TINY_NET_SOURCE)
         conf = CONF
         if canary is not None:
-            conf = f"open({str(canary)!r}, 'w').write('ran')\n" + conf
+            conf = f"with open({str(canary)!r}, 'w') as f:\n    f.write('ran')\n" + conf
         (folder / "mindspore_hub_conf.py").write_text(conf)
         git(repo, "init", "-q", "-b", "main")
         commit_all(repo)

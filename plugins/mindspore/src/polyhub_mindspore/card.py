@@ -162,7 +162,8 @@ def read_card(text: str, file: str) -> RawCard:
     try:
         data = yaml.load("\n".join(fixed), Loader=_TextLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # An unclosed construct is noticed lines later; where it opened is the useful line.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line_no = first + mark.line + 1 if mark is not None else first
         key = _key_at(fixed, None if mark is None else mark.line)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

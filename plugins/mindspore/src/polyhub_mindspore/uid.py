@@ -114,7 +114,10 @@ def parse_uid(path: str) -> Uid:
 
     :raises ModelNotFoundError: the path has the wrong number of parts or an unsafe part.
     """
-    text = path.strip().strip("/")
+    text = path.strip()
+    if text.startswith("/"):
+        raise UnsafeUidError(f"{path!r} is an absolute path, not a MindSpore Hub uid")
+    text = text.rstrip("/")
     if text.endswith(".md"):
         text = text[: -len(".md")]
     if "\\" in text or "\x00" in text:
