@@ -25,14 +25,6 @@ DATA = Path(__file__).parent / "data"
 REAL_MANIFEST = DATA / "ONNX_HUB_MANIFEST.json"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # onnxruntime-gpu warns once per process, on import, when it cannot find
-    # CUDA libraries; that is this machine's state, not a defect under test.
-    config.addinivalue_line(
-        "filterwarnings", "ignore:.*CUDA.*:UserWarning:onnxruntime.capi.onnxruntime_validation"
-    )
-
-
 @pytest.fixture(autouse=True)
 def polyhub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private polyhub home per test, and no ONNX/polyhub settings leaking in."""

@@ -1,0 +1,194 @@
+"""The onnxruntime runtime: devices, providers, session options, and external-data checks (X4)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import polyhub
+import pytest
+from polyhub import Device, MetadataError, UnsafeArchiveError, UnsupportedError
+
+from polyhub_onnx import runtime
+from polyhub_onnx.demo import evaluate, sample_inputs, tiny_mlp
+from polyhub_onnx.external import check_external_data, external_refs
+
+
+def cuda_works() -> bool:
+    return runtime.provider_works(runtime.CUDA)
+
+
+def test_devices_list_cpu_last_and_only_working_providers() -> None:
+    devices = runtime.devices()
+    assert devices[-1] == Device("cpu")
+    assert (Device("gpu", 0) in devices) == cuda_works()
+    # The hook answers the same through the plugin manager.
+    from polyhub.plugins import default_plugins
+
+    assert default_plugins().hook.polyhub_runtime_devices(runtime="onnxruntime") == devices
+    assert default_plugins().hook.polyhub_runtime_devices(runtime="onnx") == [Device("cpu")]
+
+
+@pytest.mark.skipif(cuda_works(), reason="this machine has a working CUDA provider")
+def test_gpu_without_cuda_names_the_providers_that_exist(hub_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    path.write_bytes(tiny_mlp().SerializeToString())
+    with pytest.raises(UnsupportedError) as info:
+        runtime.load_session(path, Device("gpu", 0))
+    message = str(info.value)
+    assert "CPUExecutionProvider" in message and "CUDAExecutionProvider" in message
+    with pytest.raises(UnsupportedError, match="gpu"):
+        polyhub.load("onnx:tiny-mlp", hub=str(hub_dir), device="gpu")
+
+
+def test_auto_picks_the_best_working_device(hub_dir: Path) -> None:
+    session = polyhub.load("onnx:tiny-mlp", hub=str(hub_dir))
+    expected = "CUDAExecutionProvider" if cuda_works() else "CPUExecutionProvider"
+    assert session.get_providers()[0] == expected
+
+
+def test_session_options_pass_through(hub_dir: Path) -> None:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.intra_op_num_threads = 1
+    session = polyhub.load(
+        "onnx:tiny-mlp",
+        hub=str(hub_dir),
+        device="cpu",
+        sess_options=options,
+        providers=["CPUExecutionProvider"],
+    )
+    assert session.get_session_options().intra_op_num_threads == 1
+    model = tiny_mlp(17)
+    feeds = sample_inputs(model)
+    assert np.allclose(session.run(None, feeds)[0], evaluate(model, feeds)[0], atol=1e-5)
+    with pytest.raises(UnsupportedError, match="no option 'colour'"):
+        polyhub.load("onnx:tiny-mlp", hub=str(hub_dir), device="cpu", colour="red")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_works(), reason="no working CUDA provider (CUDA 12 + cuDNN 9 + a GPU)")
+def test_gpu_session_runs_on_cuda_and_matches_numpy(hub_dir: Path) -> None:
+    session = polyhub.load("onnx:tiny-mlp", hub=str(hub_dir), device="gpu:0")
+    assert "CUDAExecutionProvider" in session.get_providers()
+    model = tiny_mlp(17)
+    feeds = sample_inputs(model)
+    assert np.allclose(session.run(None, feeds)[0], evaluate(model, feeds)[0], atol=1e-4)
+
+
+# -- external data (research/reliability-security.md X4) --------------------------------------
+
+
+def save_with_external_data(folder: Path, location: str = "weights.bin") -> Path:
+    """Save tiny_mlp with every initializer in ``folder/weights.bin``, then point them at ``location``."""
+    import onnx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model = tiny_mlp(17)
+    path = folder / "model.onnx"
+    onnx.save_model(
+        model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+        location="weights.bin", size_threshold=0,
+    )
+    proto = onnx.load(str(path), load_external_data=False)
+    for tensor in proto.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = location
+    onnx.save_model(proto, str(path))
+    return path
+
+
+def test_valid_external_data_loads_and_runs(tmp_path: Path) -> None:
+    path = save_with_external_data(tmp_path / "ok")
+    refs = check_external_data(path)
+    assert {r.location for r in refs} == {"weights.bin"} and len(refs) == 4
+    session = runtime.load_session(path, Device("cpu"))
+    model = tiny_mlp(17)
+    feeds = sample_inputs(model)
+    assert np.allclose(session.run(None, feeds)[0], evaluate(model, feeds)[0], atol=1e-5)
+    proto = runtime.load_proto(path)
+    assert proto.graph.initializer[0].raw_data  # loaded, not just referenced
+
+
+def test_models_without_external_data_have_no_references(tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    path.write_bytes(tiny_mlp().SerializeToString())
+    assert external_refs(path) == []
+
+
+def _escape_outside(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    # A perfectly loadable weights file outside the model folder: were the check
+    # missing, onnxruntime would read it and the load would succeed.
+    ok = save_with_external_data(tmp_path / "source")
+    (outside / "weights.bin").write_bytes((ok.parent / "weights.bin").read_bytes())
+    return outside
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["../outside/weights.bin", "sub/../../outside/weights.bin", "ABSOLUTE", "linked/weights.bin", "a\\..\\b"],
+)
+@pytest.mark.parametrize("loader", ["session", "proto"])
+def test_escaping_external_data_is_refused_before_loading(tmp_path: Path, location: str, loader: str) -> None:
+    outside = _escape_outside(tmp_path)
+    if location == "ABSOLUTE":
+        location = str(outside / "weights.bin")
+    path = save_with_external_data(tmp_path / "model", location)
+    (tmp_path / "model" / "sub").mkdir()
+    os.symlink(outside, tmp_path / "model" / "linked")
+    (tmp_path / "model" / "weights.bin").unlink()
+    with pytest.raises(UnsafeArchiveError, match="refused before loading"):
+        if loader == "session":
+            runtime.load_session(path, Device("cpu"))
+        else:
+            runtime.load_proto(path)
+
+
+def test_a_sparse_initializer_escaping_is_refused(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    values = helper.make_tensor("sv", TensorProto.FLOAT, [2], [1.0, 2.0])
+    values.data_location = TensorProto.EXTERNAL
+    values.ClearField("float_data")
+    for key, value in (("location", "../x"), ("offset", "0"), ("length", "8")):
+        entry = values.external_data.add()
+        entry.key, entry.value = key, value
+    indices = helper.make_tensor("si", TensorProto.INT64, [2], [0, 3])
+    sparse = helper.make_sparse_tensor(values, indices, [4])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["s"], ["y"])], "g", [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        sparse_initializer=[sparse],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    (tmp_path / "m").mkdir()
+    (tmp_path / "x").write_bytes(b"\0" * 8)
+    path = tmp_path / "m" / "model.onnx"
+    onnx.save_model(model, str(path))
+    (ref,) = external_refs(path)
+    assert (ref.tensor, ref.location, ref.length) == ("sv", "../x", 8)
+    with pytest.raises(UnsafeArchiveError, match="'..'"):
+        runtime.load_session(path, Device("cpu"))
+
+
+def test_external_data_out_of_range_or_missing(tmp_path: Path) -> None:
+    import onnx
+
+    path = save_with_external_data(tmp_path / "m")
+    proto = onnx.load(str(path), load_external_data=False)
+    for entry in proto.graph.initializer[0].external_data:
+        if entry.key == "length":
+            entry.value = str(10**9)
+    onnx.save_model(proto, str(path))
+    with pytest.raises(MetadataError, match="external_data.length"):
+        runtime.load_session(path, Device("cpu"))
+    (tmp_path / "m" / "weights.bin").unlink()
+    with pytest.raises(MetadataError, match="not in"):
+        runtime.load_session(path, Device("cpu"))
