@@ -10,9 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import polyhub.download
+import pytest
 from polyhub.plugins import reset_plugins
 
 
@@ -73,7 +72,7 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             hub.requests.append(("GET", path, dict(self.headers)))
             queue = hub.actions.get(path) or []
@@ -149,7 +148,9 @@ def hub() -> Iterator[Hub]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Hub("")))
     h = Hub(f"http://127.0.0.1:{server.server_address[1]}")
     server.RequestHandlerClass = _handler(h)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield h
     server.shutdown()

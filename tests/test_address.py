@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from polyhub import Address, AddressError, Device, DeviceError, parse_address, parse_device
 
 
@@ -28,8 +27,14 @@ def test_round_trip(text):
 
 
 def test_parts_and_options():
-    addr = parse_address("megengine:megengine/models/resnet18@feature/x?git_host=h:22&pretrained=true&n=10&v=1.10")
-    assert (addr.scheme, addr.path, addr.revision) == ("megengine", "megengine/models/resnet18", "feature/x")
+    addr = parse_address(
+        "megengine:megengine/models/resnet18@feature/x?git_host=h:22&pretrained=true&n=10&v=1.10"
+    )
+    assert (addr.scheme, addr.path, addr.revision) == (
+        "megengine",
+        "megengine/models/resnet18",
+        "feature/x",
+    )
     assert addr.options == {"git_host": "h:22", "pretrained": True, "n": 10, "v": "1.10"}
 
 

@@ -7,7 +7,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from polyhub import UnsafeArchiveError
 from polyhub.archive import extract_tar
 
@@ -37,7 +36,11 @@ def make_tar(path: Path, members: list[tuple[str, str, bytes | str]]) -> Path:
 def test_benign_archive(tmp_path):
     archive = make_tar(
         tmp_path / "ok.tar.gz",
-        [("dir", "model", b""), ("file", "model/model.onnx", b"onnx"), ("file", "model/test_data_set_0/input_0.pb", b"in")],
+        [
+            ("dir", "model", b""),
+            ("file", "model/model.onnx", b"onnx"),
+            ("file", "model/test_data_set_0/input_0.pb", b"in"),
+        ],
     )
     dest = extract_tar(archive, tmp_path / "out" / "x")
     assert (dest / "model" / "model.onnx").read_bytes() == b"onnx"
@@ -49,7 +52,11 @@ HOSTILE = {
     "dotdot": [("file", "../evil", b"x")],
     "absolute": [("file", "/tmp/polyhub-evil-abs", b"x")],
     "symlink-out": [("sym", "link", "/"), ("file", "link/evil", b"x")],
-    "symlink-chain": [("sym", "current", "."), ("sym", "parent", "current/.."), ("file", "parent/evil", b"x")],
+    "symlink-chain": [
+        ("sym", "current", "."),
+        ("sym", "parent", "current/.."),
+        ("file", "parent/evil", b"x"),
+    ],
     "hardlink": [("hard", "passwd", "/etc/passwd")],
     "fifo": [("fifo", "pipe", b"")],
     "prefix-bug": [("file", "../dest_evil/x", b"x")],

@@ -6,10 +6,8 @@ import hashlib
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
 from polyhub.cache import Cache
 from polyhub.cli import main
 from polyhub.config import read_config
@@ -22,8 +20,21 @@ def test_usage_error_exits_2(capsys):
 
 
 def test_help_runs_as_a_program():
-    out = subprocess.run([sys.executable, "-m", "polyhub", "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("list", "info", "download", "load", "cache", "trust", "plugins", "validate", "sha256", "demo"):
+    out = subprocess.run(
+        [sys.executable, "-m", "polyhub", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command in (
+        "list",
+        "info",
+        "download",
+        "load",
+        "cache",
+        "trust",
+        "plugins",
+        "validate",
+        "sha256",
+        "demo",
+    ):
         assert command in out
 
 
@@ -37,7 +48,9 @@ def test_sha256(tmp_path, capsys):
 def test_cache_ls_verify_rm(home, hub, capsys):
     data = b"model bytes" * 100
     digest = hashlib.sha256(data).hexdigest()
-    path = Cache(read_config()).fetch(hub.add("m.bin", data), sha256=digest, size=len(data), view="t/m/m.bin")
+    path = Cache(read_config()).fetch(
+        hub.add("m.bin", data), sha256=digest, size=len(data), view="t/m/m.bin"
+    )
     assert main(["cache", "ls"]) == 0
     out = capsys.readouterr().out
     assert digest[:16] in out and "t/m/m.bin" in out

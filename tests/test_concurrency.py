@@ -32,7 +32,10 @@ def test_stampede_downloads_once(home, hub, leftovers, workers):
     digest = hashlib.sha256(data).hexdigest()
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_fetch, args=(str(home), url, digest, len(data), queue)) for _ in range(workers)]
+    procs = [
+        ctx.Process(target=_fetch, args=(str(home), url, digest, len(data), queue))
+        for _ in range(workers)
+    ]
     for p in procs:
         p.start()
     results = [queue.get(timeout=120) for _ in procs]

@@ -7,10 +7,8 @@ import json
 import os
 import random
 import socket
-from pathlib import Path
 
 import pytest
-
 from polyhub import DownloadError, HashMismatchError, OfflineError, UntrustedError
 from polyhub.cache import Cache
 from polyhub.config import read_config
@@ -34,7 +32,11 @@ def test_fetch_verifies_and_publishes_by_hash(home, hub, leftovers):
     path = cache().fetch(url, sha256=sha(data), size=len(data), view="onnx/m/m.bin")
     assert path == home / "blobs" / "sha256" / sha(data)[:2] / sha(data)
     assert path.read_bytes() == data
-    assert (home / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert (
+        (home / "CACHEDIR.TAG")
+        .read_text()
+        .startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    )
     assert (home / "views" / "onnx" / "m" / "m.bin").resolve() == path.resolve()
     assert leftovers(home) == []
     # warm: no request at all
@@ -55,7 +57,9 @@ def test_retries_503_then_succeeds_with_backoff(home, hub, sleeps):
 def test_retry_after_is_honoured_and_capped(home, hub, sleeps):
     data = payload(1000)
     url = hub.add("a.bin", data)
-    hub.script("a.bin", ("status", 429, {"Retry-After": "2"}), ("status", 503, {"Retry-After": "99999"}))
+    hub.script(
+        "a.bin", ("status", 429, {"Retry-After": "2"}), ("status", 503, {"Retry-After": "99999"})
+    )
     cache().fetch(url, sha256=sha(data), size=len(data))
     assert sleeps == [2.0, 60.0]
 
@@ -148,7 +152,9 @@ def test_hash_mismatch_leaves_nothing(home, hub, leftovers):
     wrong = sha(b"something else")
     with pytest.raises(HashMismatchError) as info:
         cache().fetch(url, sha256=wrong, size=len(data))
-    assert info.value.expected == wrong and info.value.actual == sha(data) and url in str(info.value)
+    assert (
+        info.value.expected == wrong and info.value.actual == sha(data) and url in str(info.value)
+    )
     assert leftovers(home) == []
     assert not (home / "blobs").exists() or not any((home / "blobs").rglob("*.*"))
     assert not cache().blob_path(wrong).exists()

@@ -8,16 +8,23 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from polyhub import OfflineError, RevisionNotFoundError, DownloadError
+from polyhub import DownloadError, OfflineError, RevisionNotFoundError
 from polyhub.config import read_config
 from polyhub.git import checkout, repo_id_from_url
 from polyhub.isolation import RepoImporter
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def make_repo(path: Path, files: dict[str, str], branch: str = "master") -> Path:
@@ -87,7 +94,7 @@ def test_offline_uses_the_last_resolution(home, tmp_path, monkeypatch):
 
 
 def test_mirror_applies_to_git(home, tmp_path, monkeypatch):
-    repo = make_repo(tmp_path / "mirror" / "owner" / "name", {"a.txt": "mirrored"})
+    make_repo(tmp_path / "mirror" / "owner" / "name", {"a.txt": "mirrored"})
     monkeypatch.setenv("POLYHUB_MIRRORS", f"https://github.com={(tmp_path / 'mirror').as_uri()}")
     from polyhub.context import Context
     from polyhub.plugins import get_plugin_manager
@@ -105,7 +112,10 @@ def test_mirror_applies_to_git(home, tmp_path, monkeypatch):
         ("git@github.com:MegEngine/Models.git", "github.com/megengine/models"),
         ("ssh://git@Git.Example.com:2222/a/b", "git.example.com:2222/a/b"),
         ("https://10.0.0.1:8443/a/b/", "10.0.0.1:8443/a/b"),
-        ("https://gitee.com/mindspore/models/tree/master/x", "gitee.com/mindspore/models/tree/master/x"),
+        (
+            "https://gitee.com/mindspore/models/tree/master/x",
+            "gitee.com/mindspore/models/tree/master/x",
+        ),
     ],
 )
 def test_repo_ids(url, expected):

@@ -30,5 +30,7 @@ def test_discovering_plugins_imports_no_framework():
 
 
 def test_cli_help_imports_no_framework():
-    loaded = _modules_after("import sys; sys.argv = ['polyhub', '--help']\ntry:\n from polyhub.cli import main; main()\nexcept SystemExit: pass")
+    loaded = _modules_after(
+        "import sys; sys.argv = ['polyhub', '--help']\ntry:\n from polyhub.cli import main; main()\nexcept SystemExit: pass"
+    )
     assert loaded.isdisjoint(FRAMEWORKS)

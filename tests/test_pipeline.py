@@ -7,14 +7,11 @@ The plugin serves a "text" hub: each model is one file starting with
 from __future__ import annotations
 
 import hashlib
-import sys
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 import polyhub
+import pytest
 from polyhub import (
     Asset,
     FormatInfo,
@@ -33,7 +30,9 @@ from polyhub.plugins import get_plugin_manager, reset_plugins
 class TextPlugin:
     """Models live in ``hub.files``; the address path is the model name."""
 
-    def __init__(self, base: str, files: dict[str, bytes], extra_assets: tuple[Asset, ...] = ()) -> None:
+    def __init__(
+        self, base: str, files: dict[str, bytes], extra_assets: tuple[Asset, ...] = ()
+    ) -> None:
         self.base, self.files, self.extra_assets = base, files, extra_assets
         self.loaded: list[Any] = []
 
@@ -58,14 +57,24 @@ class TextPlugin:
         if name not in self.files:
             raise ModelNotFoundError(f"no model {address.path!r}; models: {sorted(self.files)}")
         data = self.files[name]
-        asset = Asset(url=self.base + name, sha256=hashlib.sha256(data).hexdigest(), size=len(data), format="phtxt")
-        return ModelCard(address=address, name=address.path, source="text", assets=(*self.extra_assets, asset))
+        asset = Asset(
+            url=self.base + name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            format="phtxt",
+        )
+        return ModelCard(
+            address=address, name=address.path, source="text", assets=(*self.extra_assets, asset)
+        )
 
     @hookimpl
     def polyhub_source_list(self, scheme, filters, context):
         if scheme != "text":
             return None
-        return [self.polyhub_source_resolve(polyhub.parse_address(f"text:{n[1:-4]}"), context) for n in sorted(self.files)]
+        return [
+            self.polyhub_source_resolve(polyhub.parse_address(f"text:{n[1:-4]}"), context)
+            for n in sorted(self.files)
+        ]
 
     @hookimpl
     def polyhub_format_detect(self, path, head):
@@ -98,7 +107,11 @@ def test_load_end_to_end(text_hub, hub):
     assert lines == ["PHTXT", "weights"]
     request = text_hub.loaded[0]
     assert request.options == {"num_classes": 10}  # source and core options are not passed on
-    assert request.device == Device("cpu") and request.runtime == "textrt" and request.format == "phtxt"
+    assert (
+        request.device == Device("cpu")
+        and request.runtime == "textrt"
+        and request.format == "phtxt"
+    )
     polyhub.load("text:lenet")
     assert len(hub.gets("lenet.txt")) == 1  # the second load is served by the cache
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 
 import pytest
-
 from polyhub import UntrustedError
 from polyhub.config import read_config
 from polyhub.trust import TrustStore
@@ -27,7 +26,11 @@ def test_untrusted_by_default_and_message_says_how(home):
     with pytest.raises(UntrustedError) as info:
         store().check("github.com/someone/repo", purpose="run hubconf.py")
     text = str(info.value)
-    assert "github.com/someone/repo" in text and "trust_repo=True" in text and "polyhub trust add" in text
+    assert (
+        "github.com/someone/repo" in text
+        and "trust_repo=True" in text
+        and "polyhub trust add" in text
+    )
 
 
 def test_check_mode_never_prompts_without_a_tty(home):
@@ -54,7 +57,9 @@ def test_env_list_and_owner_prefixes(home, monkeypatch):
 
 def test_defaults_from_the_source(home):
     assert store().is_trusted("github.com/megengine/models", defaults=("github.com/megengine/",))
-    assert not store().is_trusted("github.com/megengine-fork/models", defaults=("github.com/megengine/",))
+    assert not store().is_trusted(
+        "github.com/megengine-fork/models", defaults=("github.com/megengine/",)
+    )
 
 
 def test_remove(home):

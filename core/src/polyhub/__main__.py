@@ -1,4 +1,5 @@
-from polyhub.cli import main
 import sys
+
+from polyhub.cli import main
 
 sys.exit(main())

@@ -139,7 +139,8 @@ def parse_address(text: str | Address, **options: Any) -> Address:
         raise AddressError(f"{text!r} has an empty path after '{scheme}:'")
     try:
         parsed: dict[str, Any] = {
-            k: _coerce(v) for k, v in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+            k: _coerce(v)
+            for k, v in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
         }
     except ValueError as exc:
         raise AddressError(f"{text!r} has a malformed query {query!r}: {exc}") from None

@@ -81,7 +81,7 @@ def info(address: str | Address, *, offline: bool | None = None, **options: Any)
     return _resolve(addr, _context(offline=offline))
 
 
-def help(address: str | Address, *, offline: bool | None = None, **options: Any) -> str:  # noqa: A001
+def help(address: str | Address, *, offline: bool | None = None, **options: Any) -> str:
     """The model's help text (entrypoint docstring, card usage). Never runs repository code."""
     addr = parse_address(address, **options)
     context = _context(offline=offline)

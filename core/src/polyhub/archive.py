@@ -58,7 +58,7 @@ def _extract_into(archive: Path, root: Path, max_bytes: int | None) -> None:
     total = 0
     base = root.resolve()
     try:
-        tar = tarfile.open(archive, mode="r:*")
+        tar = tarfile.open(archive, mode="r:*")  # noqa: SIM115 (closed by the with below)
     except (tarfile.TarError, OSError) as exc:
         raise UnsafeArchiveError(f"{archive} is not a readable tar archive: {exc}") from exc
     with tar:
@@ -66,9 +66,15 @@ def _extract_into(archive: Path, root: Path, max_bytes: int | None) -> None:
             where = f"{archive}: member {member.name!r}"
             if not (member.isfile() or member.isdir()):
                 kind = (
-                    "a symlink" if member.issym() else "a hard link" if member.islnk() else "a device or FIFO"
+                    "a symlink"
+                    if member.issym()
+                    else "a hard link"
+                    if member.islnk()
+                    else "a device or FIFO"
                 )
-                raise UnsafeArchiveError(f"{where} is {kind}; only regular files and folders are allowed")
+                raise UnsafeArchiveError(
+                    f"{where} is {kind}; only regular files and folders are allowed"
+                )
             try:
                 rel = safe_relpath(member.name)
             except UnsafePathError as exc:

@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import filelock
 
@@ -147,7 +148,9 @@ class Cache:
         except FileNotFoundError:
             return False
         if size is not None and st.st_size != size:
-            log.warning("cached %s has %d bytes, expected %d: fetching again", blob, st.st_size, size)
+            log.warning(
+                "cached %s has %d bytes, expected %d: fetching again", blob, st.st_size, size
+            )
             return False
         if self.config.verify and file_sha256(blob) != sha256:
             log.warning("cached %s does not match its sha256: fetching again", blob)
@@ -203,7 +206,9 @@ class Cache:
                 with contextlib.suppress(FileNotFoundError):
                     os.rename(partial, mine)
             try:
-                got = stream_to_file(url, mine, self.config, size=size, resumable=resumable, name=blob.name[:12])
+                got = stream_to_file(
+                    url, mine, self.config, size=size, resumable=resumable, name=blob.name[:12]
+                )
             except BaseException:
                 if resumable and mine.exists() and mine.stat().st_size > 0:
                     os.replace(mine, partial)  # keep the bytes for a later resume
@@ -227,7 +232,9 @@ class Cache:
         os.chmod(tmp, _umask_mode(0o644))
         os.replace(tmp, blob)
 
-    def _fetch_unhashed(self, url: str, *, size: int | None, view: str | None, original_url: str) -> Path:
+    def _fetch_unhashed(
+        self, url: str, *, size: int | None, view: str | None, original_url: str
+    ) -> Path:
         """Trust on first use: record the sha256 of a URL that publishes none, enforce it later."""
         if self.config.require_hashes:
             raise UntrustedError(
@@ -249,7 +256,9 @@ class Cache:
         with self.lock(_key(original_url)):
             mine = tmpdir / f"url-{_key(original_url)}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
             try:
-                got: Downloaded = stream_to_file(url, mine, self.config, size=size, name=Path(url).name)
+                got: Downloaded = stream_to_file(
+                    url, mine, self.config, size=size, name=Path(url).name
+                )
                 if record and record["sha256"] != got.sha256:
                     raise HashMismatchError(
                         url=original_url,
@@ -267,15 +276,21 @@ class Cache:
                     mine.unlink()
                 raise
             if not record:
-                log.warning("%s publishes no sha256; recorded %s for later downloads", original_url, got.sha256)
+                log.warning(
+                    "%s publishes no sha256; recorded %s for later downloads",
+                    original_url,
+                    got.sha256,
+                )
                 atomic_write(
                     record_path,
-                    json.dumps({"url": original_url, "sha256": got.sha256, "size": got.size}).encode(),
+                    json.dumps(
+                        {"url": original_url, "sha256": got.sha256, "size": got.size}
+                    ).encode(),
                 )
         self._link_view(view, blob)
         return blob
 
-    def _read_record(self, path: Path) -> dict[str, str | int] | None:
+    def _read_record(self, path: Path) -> dict[str, Any] | None:
         try:
             data = json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
@@ -296,7 +311,9 @@ class Cache:
             return  # the view is a convenience; a hostile name just gets none
         try:
             link.parent.mkdir(parents=True, exist_ok=True)
-            if link.is_symlink() and Path(os.readlink(link)) == Path(os.path.relpath(blob, link.parent)):
+            if link.is_symlink() and Path(os.readlink(link)) == Path(
+                os.path.relpath(blob, link.parent)
+            ):
                 return
             tmp = link.parent / f".{link.name}.{os.getpid()}.lnk"
             with contextlib.suppress(FileNotFoundError):
@@ -321,7 +338,11 @@ class Cache:
             if cached is None:
                 raise self._offline_error(f"the index {original_url}")
             return cached
-        headers = {"If-None-Match": meta["etag"]} if meta.get("etag") and not self.config.force_reload else {}
+        headers = (
+            {"If-None-Match": meta["etag"]}
+            if meta.get("etag") and not self.config.force_reload
+            else {}
+        )
         try:
             status, body, resp_headers = fetch_bytes(url, self.config, headers=headers)
         except DownloadError as exc:
@@ -334,7 +355,9 @@ class Cache:
         atomic_write(body_path, body)
         atomic_write(
             meta_path,
-            json.dumps({"url": original_url, "etag": resp_headers.get("ETag"), "fetched": time.time()}).encode(),
+            json.dumps(
+                {"url": original_url, "etag": resp_headers.get("ETag"), "fetched": time.time()}
+            ).encode(),
         )
         return body
 
@@ -361,7 +384,12 @@ class Cache:
         if blob_root.exists():
             for path in sorted(blob_root.glob("*/*")):
                 result.append(
-                    BlobInfo(path.name, path, path.stat().st_size, tuple(sorted(views.get(path.name, ()))))
+                    BlobInfo(
+                        path.name,
+                        path,
+                        path.stat().st_size,
+                        tuple(sorted(views.get(path.name, ()))),
+                    )
                 )
         return result
 

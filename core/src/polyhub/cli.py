@@ -36,10 +36,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("scheme", nargs="?")
     s.add_argument("--tag", action="append", dest="tags", help="keep models with any of these tags")
     s.add_argument("--model", help="keep models with this name (case-insensitive)")
-    s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE", help="a source filter")
+    s.add_argument(
+        "-O", "--option", action="append", default=[], metavar="KEY=VALUE", help="a source filter"
+    )
     s.add_argument("--json", action="store_true")
 
-    for name, text in (("info", "describe a model without downloading it"), ("help", "a model's help text")):
+    for name, text in (
+        ("info", "describe a model without downloading it"),
+        ("help", "a model's help text"),
+    ):
         s = sub.add_parser(name, help=text)
         s.add_argument("address")
         s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE")
@@ -48,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("download", help="download and verify a model into the cache")
     s.add_argument("address")
-    s.add_argument("--with-test-data", action="store_true", help="also fetch and extract the test data")
+    s.add_argument(
+        "--with-test-data", action="store_true", help="also fetch and extract the test data"
+    )
     s.add_argument("--device", default="auto")
     s.add_argument("--force-reload", action="store_true")
     s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE")
@@ -122,7 +129,9 @@ def _run(args: argparse.Namespace) -> int:
         else:
             for key, value in data.items():
                 if value not in (None, "", [], {}):
-                    print(f"{key}: {json.dumps(value, default=str) if not isinstance(value, str) else value}")
+                    print(
+                        f"{key}: {json.dumps(value, default=str) if not isinstance(value, str) else value}"
+                    )
         return 0
     if cmd == "help":
         print(polyhub.help(args.address, offline=args.offline, **_options(args.option)))
@@ -150,7 +159,10 @@ def _run(args: argparse.Namespace) -> int:
         problems = polyhub.validate(args.path)
         for problem in problems:
             print(problem)
-        print(f"{args.path}: {len(problems)} problem(s)" if problems else f"{args.path}: ok", file=sys.stderr)
+        print(
+            f"{args.path}: {len(problems)} problem(s)" if problems else f"{args.path}: ok",
+            file=sys.stderr,
+        )
         return 1 if problems else 0
     if cmd == "sha256":
         from .cache import file_sha256
@@ -166,7 +178,10 @@ def _run(args: argparse.Namespace) -> int:
         try:
             from polyhub_conformance.runner import main as run_kit  # type: ignore[import-not-found]
         except ImportError:
-            print("polyhub: the conformance kit is not installed (pip install polyhub-conformance)", file=sys.stderr)
+            print(
+                "polyhub: the conformance kit is not installed (pip install polyhub-conformance)",
+                file=sys.stderr,
+            )
             return 2
         return int(run_kit(args.plugin, list(args.pytest_args or [])))
     raise AssertionError(cmd)
@@ -176,7 +191,11 @@ def _load(args: argparse.Namespace) -> int:
     import polyhub
 
     options = _options(args.option)
-    common: dict[str, Any] = {"device": args.device, "runtime": args.runtime, "offline": args.offline}
+    common: dict[str, Any] = {
+        "device": args.device,
+        "runtime": args.runtime,
+        "offline": args.offline,
+    }
     card = polyhub.info(args.address, offline=args.offline, **options)
     chosen = polyhub.plan(args.address, **common, **options)
     model = polyhub.load(
@@ -194,7 +213,9 @@ def _load(args: argparse.Namespace) -> int:
     print(f"format  : {chosen.format}")
     for label, ports in (("input", card.inputs), ("output", card.outputs)):
         for port in ports:
-            print(f"{label:<8}: {port.name} {list(port.shape) if port.shape else '?'} {port.type}".rstrip())
+            print(
+                f"{label:<8}: {port.name} {list(port.shape) if port.shape else '?'} {port.type}".rstrip()
+            )
     print(f"model   : {type(model).__module__}.{type(model).__qualname__}")
     return 0
 
@@ -209,7 +230,10 @@ def _cache(args: argparse.Namespace) -> int:
         blobs = cache.blobs()
         for b in blobs:
             print(f"{b.sha256[:16]}  {b.size:>12}  {', '.join(b.views) or '-'}")
-        print(f"{len(blobs)} files, {sum(b.size for b in blobs)} bytes in {cache.root}", file=sys.stderr)
+        print(
+            f"{len(blobs)} files, {sum(b.size for b in blobs)} bytes in {cache.root}",
+            file=sys.stderr,
+        )
         return 0
     if action == "verify":
         bad = cache.verify()
@@ -240,7 +264,11 @@ def _trust(args: argparse.Namespace) -> int:
         for entry in store.entries():
             print(entry)
         return 0
-    repo = args.repo if "://" not in args.repo and "@" not in args.repo else repo_id_from_url(args.repo)
+    repo = (
+        args.repo
+        if "://" not in args.repo and "@" not in args.repo
+        else repo_id_from_url(args.repo)
+    )
     if action == "add":
         store.add(repo)
         print(f"trusted {repo}")
@@ -264,7 +292,11 @@ def _plugins() -> int:
         dist = f"{rec.distribution} {rec.version}" if rec.distribution else "builtin"
         provides = [
             f"{label}: {', '.join(items)}"
-            for label, items in (("sources", rec.sources), ("formats", rec.formats), ("runtimes", rec.runtimes))
+            for label, items in (
+                ("sources", rec.sources),
+                ("formats", rec.formats),
+                ("runtimes", rec.runtimes),
+            )
             if items
         ]
         print(f"{rec.name} ({dist}) {'; '.join(provides) or 'core defaults'}")

@@ -121,7 +121,9 @@ def read_config(
     verify: bool = False,
 ) -> Config:
     """Build a :class:`Config` from the environment, then apply the per-call overrides."""
-    trusted = tuple(t.strip() for t in os.environ.get("POLYHUB_TRUSTED_REPOS", "").split(",") if t.strip())
+    trusted = tuple(
+        t.strip() for t in os.environ.get("POLYHUB_TRUSTED_REPOS", "").split(",") if t.strip()
+    )
     if trust_repo is not None and trust_repo not in (True, False, "check"):
         raise PolyhubError(f"trust_repo must be True, False or 'check', not {trust_repo!r}")
     return Config(

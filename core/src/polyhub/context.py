@@ -129,11 +129,16 @@ class Context:
 
         return checkout(self.rewrite_url(url), revision, self.config, original_url=url)
 
+    def _trusted_defaults(self, scheme: str | None) -> tuple[str, ...]:
+        if scheme is None or scheme not in self.plugins.sources:
+            return ()
+        return self.plugins.sources[scheme].trusted
+
     def is_trusted(self, repo_id: str, scheme: str | None = None) -> bool:
         """Whether ``repo_id`` may run code, without asking anybody."""
         from .trust import TrustStore
 
-        defaults = self.plugins.sources[scheme].trusted if scheme in self.plugins.sources else ()
+        defaults = self._trusted_defaults(scheme)
         return TrustStore(self.config).is_trusted(repo_id, defaults=defaults)
 
     def check_trust(self, repo_id: str, *, scheme: str | None = None, purpose: str = "") -> None:
@@ -146,7 +151,7 @@ class Context:
         """
         from .trust import TrustStore
 
-        defaults = self.plugins.sources[scheme].trusted if scheme in self.plugins.sources else ()
+        defaults = self._trusted_defaults(scheme)
         TrustStore(self.config).check(repo_id, defaults=defaults, purpose=purpose)
 
     # -- runtimes -----------------------------------------------------------

@@ -42,12 +42,14 @@ def serve_directory(directory: Path) -> Iterator[str]:
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     class _QuietHandler(SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     handler = partial(_QuietHandler, directory=str(directory))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -79,7 +81,9 @@ def run_demo(*, out: Callable[[str], None] = print, home: Path | None = None) ->
     plugins = default_plugins()
     impls = plugins.hook.polyhub_demo_build.get_hookimpls()
     if not impls:
-        out("no installed plugin provides a demo (install polyhub-onnx, polyhub-mindspore or polyhub-megengine)")
+        out(
+            "no installed plugin provides a demo (install polyhub-onnx, polyhub-mindspore or polyhub-megengine)"
+        )
         return 1
     failures = 0
     with tempfile.TemporaryDirectory(prefix="polyhub-demo-") as tmp:
@@ -98,17 +102,27 @@ def run_demo(*, out: Callable[[str], None] = print, home: Path | None = None) ->
                         case = impl.function(directory=directory)
                         if case is None:
                             continue
-                        failures += _run_case(case, directory, f"{base}/{impl.plugin_name}", out, api)
+                        failures += _run_case(
+                            case, directory, f"{base}/{impl.plugin_name}", out, api
+                        )
                     except Exception as exc:  # one broken demo must not hide the others
                         failures += 1
-                        out(f"  FAILED to build the {impl.plugin_name} demo: {type(exc).__name__}: {exc}")
+                        out(
+                            f"  FAILED to build the {impl.plugin_name} demo: {type(exc).__name__}: {exc}"
+                        )
         finally:
             config._home_override = saved_home
-    out("demo finished: all loads succeeded" if not failures else f"demo finished: {failures} failed")
+    out(
+        "demo finished: all loads succeeded"
+        if not failures
+        else f"demo finished: {failures} failed"
+    )
     return 0 if not failures else 1
 
 
-def _run_case(case: DemoCase, directory: Path, base_url: str, out: Callable[[str], None], api: Any) -> int:
+def _run_case(
+    case: DemoCase, directory: Path, base_url: str, out: Callable[[str], None], api: Any
+) -> int:
     env = {k: v.format(base_url=base_url, directory=directory) for k, v in case.env.items()}
     out("")
     out(f"== {case.title or case.address}")

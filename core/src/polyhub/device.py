@@ -64,6 +64,6 @@ def parse_device(value: str | Device | None) -> Device:
         )
     if not sep:
         return Device(kind)
-    if not index_text.isdigit() or kind == "cpu" and index_text != "0":
+    if not index_text.isdigit() or (kind == "cpu" and index_text != "0"):
         raise DeviceError(f"bad device index in {value!r}: expected a number, e.g. '{kind}:0'")
     return Device(kind, int(index_text))

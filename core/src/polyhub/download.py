@@ -68,15 +68,19 @@ def _retry_after(resp: requests.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time()) if when else None
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def backoff(attempt: int, config: Config, retry_after: float | None = None) -> float:
     """Seconds to wait before retry number ``attempt`` (1-based), capped."""
     if retry_after is not None:
         return min(retry_after, config.backoff_cap)
-    base = min(0.5 * 2 ** (attempt - 1), config.backoff_cap)
+    base: float = min(0.5 * 2.0 ** (attempt - 1), config.backoff_cap)
     return min(base * (1 + random.random() * 0.25), config.backoff_cap)
 
 
@@ -88,7 +92,9 @@ def _session() -> requests.Session:
 
 
 def _http_error(url: str, status: int, reason: str) -> DownloadError:
-    return DownloadError(f"GET {url} failed: HTTP {status} {reason}".rstrip(), url=url, status=status)
+    return DownloadError(
+        f"GET {url} failed: HTTP {status} {reason}".rstrip(), url=url, status=status
+    )
 
 
 def fetch_bytes(
@@ -110,7 +116,9 @@ def fetch_bytes(
     with _session() as session:
         while True:
             try:
-                resp = session.get(url, headers=headers or {}, timeout=(config.timeout, config.timeout))
+                resp = session.get(
+                    url, headers=headers or {}, timeout=(config.timeout, config.timeout)
+                )
                 if resp.status_code in RETRY_STATUSES and attempt < config.retries:
                     attempt += 1
                     sleep(backoff(attempt, config, _retry_after(resp)))
@@ -121,7 +129,9 @@ def fetch_bytes(
             except TRANSIENT as exc:
                 attempt += 1
                 if attempt > config.retries:
-                    raise DownloadError(f"GET {url} failed after {attempt} tries: {exc}", url=url) from exc
+                    raise DownloadError(
+                        f"GET {url} failed after {attempt} tries: {exc}", url=url
+                    ) from exc
                 sleep(backoff(attempt, config))
 
 
@@ -135,11 +145,17 @@ class Downloaded:
 
 
 def _progress(config: Config, total: int | None, desc: str) -> Any:
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
     enabled = config.progress and sys.stderr.isatty()
     return tqdm(
-        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not enabled, leave=False
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        disable=not enabled,
+        leave=False,
     )
 
 
@@ -207,7 +223,9 @@ def stream_to_file(
                             if attempt > config.retries:
                                 raise _http_error(url, status, resp.reason)
                             wait = backoff(attempt, config, _retry_after(resp))
-                            log.info("GET %s: HTTP %s, retry %d in %.1fs", url, status, attempt, wait)
+                            log.info(
+                                "GET %s: HTTP %s, retry %d in %.1fs", url, status, attempt, wait
+                            )
                             sleep(wait)
                             continue
                         if status == 416 and size is not None and offset == size:
@@ -222,7 +240,9 @@ def stream_to_file(
                             offset, hasher, validator = 0, hashlib.sha256(), None
                             attempt += 1
                             if attempt > config.retries:
-                                raise DownloadError(f"GET {url}: the server keeps sending wrong ranges", url=url)
+                                raise DownloadError(
+                                    f"GET {url}: the server keeps sending wrong ranges", url=url
+                                )
                             continue
                         if status == 200 and offset:
                             # Range ignored or If-Range failed: the body is the whole file.
@@ -258,7 +278,8 @@ def stream_to_file(
                     attempt += 1
                     if attempt > config.retries:
                         raise DownloadError(
-                            f"GET {url} failed after {attempt} tries at byte {offset}: {exc}", url=url
+                            f"GET {url} failed after {attempt} tries at byte {offset}: {exc}",
+                            url=url,
                         ) from exc
                     if not resumable:
                         f.seek(0)
@@ -268,7 +289,14 @@ def stream_to_file(
                     else:
                         resumed = resumed or offset > 0
                     wait = backoff(attempt, config)
-                    log.info("GET %s interrupted at byte %d (%s); retry %d in %.1fs", url, offset, exc, attempt, wait)
+                    log.info(
+                        "GET %s interrupted at byte %d (%s); retry %d in %.1fs",
+                        url,
+                        offset,
+                        exc,
+                        attempt,
+                        wait,
+                    )
                     sleep(wait)
         finally:
             bar.close()
@@ -303,4 +331,3 @@ def _copy_local(src: Path, dest: Path, url: str, size: int | None) -> Downloaded
     except IsADirectoryError:
         raise DownloadError(f"{src} is a folder, not a file", url=url) from None
     return Downloaded(h.hexdigest(), total, False)
-

@@ -82,10 +82,18 @@ def _git(args: list[str], *, cwd: Path | None = None, timeout: float = 600) -> s
     }
     try:
         done = subprocess.run(
-            ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            ["git", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except FileNotFoundError:
-        raise UnsupportedError("git is not installed; polyhub needs it to fetch code repositories") from None
+        raise UnsupportedError(
+            "git is not installed; polyhub needs it to fetch code repositories"
+        ) from None
     except subprocess.TimeoutExpired:
         raise DownloadError(f"git {' '.join(args[:2])} timed out after {timeout:.0f}s") from None
     if done.returncode != 0:
@@ -98,18 +106,24 @@ class _GitFailed(Exception):
 
 
 def _repo_key(url: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))[:40]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))[
+        :40
+    ]
     return f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{name or 'repo'}"
 
 
 def _has_commit(bare: Path, rev: str) -> str | None:
     try:
-        return _git(["--git-dir", str(bare), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"]).strip()
+        return _git(
+            ["--git-dir", str(bare), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"]
+        ).strip()
     except _GitFailed:
         return None
 
 
-def checkout(url: str, revision: str | None, config: Config, *, original_url: str | None = None) -> Checkout:
+def checkout(
+    url: str, revision: str | None, config: Config, *, original_url: str | None = None
+) -> Checkout:
     """Check out ``url`` at ``revision`` (``None``: the remote's default branch)."""
     original_url = original_url or url
     key = _repo_key(original_url)
@@ -155,17 +169,39 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
     try:
         _git(
             [
-                "--git-dir", str(bare), "fetch", "--quiet", "--prune", "--force", "--no-tags", url,
-                "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+HEAD:refs/polyhub/HEAD",
+                "--git-dir",
+                str(bare),
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--force",
+                "--no-tags",
+                url,
+                "+refs/heads/*:refs/heads/*",
+                "+refs/tags/*:refs/tags/*",
+                "+HEAD:refs/polyhub/HEAD",
             ]
         )
     except _GitFailed as exc:
         # An empty remote, or one without HEAD, still lets branches be fetched.
         try:
-            _git(["--git-dir", str(bare), "fetch", "--quiet", "--prune", "--force", url,
-                  "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
+            _git(
+                [
+                    "--git-dir",
+                    str(bare),
+                    "fetch",
+                    "--quiet",
+                    "--prune",
+                    "--force",
+                    url,
+                    "+refs/heads/*:refs/heads/*",
+                    "+refs/tags/*:refs/tags/*",
+                ]
+            )
         except _GitFailed:
-            raise DownloadError(f"git could not fetch {original_url}: {exc}", url=original_url) from None
+            raise DownloadError(
+                f"git could not fetch {original_url}: {exc}", url=original_url
+            ) from None
     if revision is None:
         found = _has_commit(bare, "refs/polyhub/HEAD")
         if found:
@@ -186,7 +222,16 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
                 found = None
         if found:
             return found
-    branches = _git(["--git-dir", str(bare), "for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/tags"]).split()
+    branches = _git(
+        [
+            "--git-dir",
+            str(bare),
+            "for-each-ref",
+            "--format=%(refname:short)",
+            "refs/heads",
+            "refs/tags",
+        ]
+    ).split()
     raise RevisionNotFoundError(
         f"{original_url} has no branch, tag or commit {revision!r}; it has: {', '.join(branches[:20]) or 'nothing'}"
     )
@@ -200,7 +245,13 @@ def _materialise(bare: Path, commit: str, dest: Path) -> None:
         env_args = ["--git-dir", str(bare), "--work-tree", str(tmp)]
         subprocess_env = {**os.environ, "GIT_INDEX_FILE": str(index), "GIT_TERMINAL_PROMPT": "0"}
         for args in (["read-tree", commit], ["checkout-index", "--all", "--force"]):
-            done = subprocess.run(["git", *env_args, *args], env=subprocess_env, capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                ["git", *env_args, *args],
+                env=subprocess_env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if done.returncode != 0:
                 raise DownloadError(f"git could not check out {commit}: {done.stderr.strip()}")
         try:

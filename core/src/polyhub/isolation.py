@@ -11,6 +11,7 @@ were after every call.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import sys
@@ -70,10 +71,8 @@ class RepoImporter:
         try:
             yield
         finally:
-            try:
+            with contextlib.suppress(ValueError):
                 sys.path.remove(str(self.root))
-            except ValueError:
-                pass
             for name in list(sys.modules):
                 module = sys.modules[name]
                 if name in self.modules or (name not in before and self._owns(module)):

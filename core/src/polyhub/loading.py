@@ -80,9 +80,15 @@ def plan_load(
     reasons: list[str] = []
     candidates = _candidates(card)
     if not candidates:
-        raise UnsupportedError(f"{card.address}: the card lists no loadable asset and no model code")
+        raise UnsupportedError(
+            f"{card.address}: the card lists no loadable asset and no model code"
+        )
     for asset, fmt in candidates:
-        label = f"{asset.name} ({fmt})" if asset is not None else f"code {card.code.entry if card.code else ''} ({fmt})"
+        label = (
+            f"{asset.name} ({fmt})"
+            if asset is not None
+            else f"code {card.code.entry if card.code else ''} ({fmt})"
+        )
         if fmt is None:
             reasons.append(f"skipped {label}: the card does not say its format")
             continue
@@ -130,5 +136,7 @@ def plan_load(
         for fmt in dict.fromkeys(f for _, f in candidates if f)
     )
     raise UnsupportedError(
-        f"cannot load {card.address} on {device}: " + " | ".join(reasons) + f". Formats and runtimes: {listing}"
+        f"cannot load {card.address} on {device}: "
+        + " | ".join(reasons)
+        + f". Formats and runtimes: {listing}"
     )

@@ -24,7 +24,7 @@ def safe_relpath(name: str) -> PurePosixPath:
     Rejects empty names, ``..`` segments, absolute, drive and UNC paths,
     backslashes and NUL characters.
     """
-    if not isinstance(name, str) or not name or name.strip() != name and not name.strip():
+    if not isinstance(name, str) or not name or (name.strip() != name and not name.strip()):
         raise UnsafePathError(f"empty path {name!r}")
     if "\x00" in name:
         raise UnsafePathError(f"path {name!r} contains a NUL character")

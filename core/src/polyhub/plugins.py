@@ -11,7 +11,7 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -73,7 +73,9 @@ class Plugins:
     def hook(self) -> Any:
         return self.pm.hook
 
-    def register(self, plugin: object, name: str, *, dist: tuple[str | None, str | None] = (None, None)) -> bool:
+    def register(
+        self, plugin: object, name: str, *, dist: tuple[str | None, str | None] = (None, None)
+    ) -> bool:
         """Register ``plugin``; on a contract violation record it as failed and return False."""
         try:
             self.pm.register(plugin, name=name)
@@ -144,11 +146,13 @@ def _entry_points() -> Iterable[Any]:
 
 
 def _trace(pm: pluggy.PluginManager) -> None:
-    def before(hook_name: str, impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    def before(hook_name: str, impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
         names = ", ".join(i.plugin_name for i in impls)
         print(f"[polyhub] {hook_name}({', '.join(kwargs)}) -> [{names}]", file=sys.stderr)
 
-    def after(outcome: Any, hook_name: str, impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    def after(
+        outcome: Any, hook_name: str, impls: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> None:
         exc = outcome.exception
         result = f"raised {exc!r}" if exc else repr(outcome.get_result())[:200]
         print(f"[polyhub] {hook_name} {result}", file=sys.stderr)
@@ -168,7 +172,9 @@ def get_plugin_manager(
     pm = pluggy.PluginManager("polyhub")
     pm.add_hookspecs(hookspecs)
     result = Plugins(pm)
-    blocked = {n.strip() for n in os.environ.get("POLYHUB_DISABLED_PLUGINS", "").split(",") if n.strip()}
+    blocked = {
+        n.strip() for n in os.environ.get("POLYHUB_DISABLED_PLUGINS", "").split(",") if n.strip()
+    }
     for name in blocked:
         if not name.startswith("polyhub."):  # builtins are essential
             pm.set_blocked(name)
