@@ -32,9 +32,15 @@ def main() -> None:
     cli = median_seconds([py, "-m", "polyhub", "--help"], runs)
     plugins = median_seconds([py, "-m", "polyhub", "plugins"], runs)
     print(f"python -c pass        : {base * 1000:7.1f} ms (baseline)")
-    print(f"import polyhub        : {imp * 1000:7.1f} ms  ratio {imp / base:5.2f}  (+{(imp - base) * 1000:.1f} ms)")
-    print(f"polyhub --help        : {cli * 1000:7.1f} ms  ratio {cli / base:5.2f}  (+{(cli - base) * 1000:.1f} ms)")
-    print(f"polyhub plugins       : {plugins * 1000:7.1f} ms  ratio {plugins / base:5.2f}  (+{(plugins - base) * 1000:.1f} ms)")
+    print(
+        f"import polyhub        : {imp * 1000:7.1f} ms  ratio {imp / base:5.2f}  (+{(imp - base) * 1000:.1f} ms)"
+    )
+    print(
+        f"polyhub --help        : {cli * 1000:7.1f} ms  ratio {cli / base:5.2f}  (+{(cli - base) * 1000:.1f} ms)"
+    )
+    print(
+        f"polyhub plugins       : {plugins * 1000:7.1f} ms  ratio {plugins / base:5.2f}  (+{(plugins - base) * 1000:.1f} ms)"
+    )
 
 
 if __name__ == "__main__":
