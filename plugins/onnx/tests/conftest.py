@@ -18,7 +18,6 @@ from typing import Any
 
 import polyhub
 import pytest
-
 from polyhub_onnx.demo import HubModel, demo_models, write_hub
 
 DATA = Path(__file__).parent / "data"
@@ -57,11 +56,15 @@ class Server:
         log = self.requests
 
         class Handler(SimpleHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 log.append(self.path)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(self.root)))
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+        self._server = ThreadingHTTPServer(
+            ("127.0.0.1", 0), partial(Handler, directory=str(self.root))
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}
+        )
         self._thread.daemon = True
         self._thread.start()
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -137,8 +140,12 @@ def _files_with_bytes(root: Path, data: bytes) -> list[Path]:
     if not root.exists():
         return []
     return [
-        p for p in root.rglob("*")
-        if p.is_file() and not p.is_symlink() and p.stat().st_size == len(data) and p.read_bytes() == data
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and not p.is_symlink()
+        and p.stat().st_size == len(data)
+        and p.read_bytes() == data
     ]
 
 

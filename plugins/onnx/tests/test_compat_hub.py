@@ -11,7 +11,6 @@ import numpy as np
 import polyhub
 import pytest
 from polyhub import ModelNotFoundError
-
 from polyhub_onnx.compat import hub
 from polyhub_onnx.demo import HubModel, evaluate, sample_inputs, tiny_mlp
 
@@ -39,7 +38,11 @@ def zoo(tmp_path: Path, make_hub, serve, monkeypatch: pytest.MonkeyPatch):
 
 def test_default_repo_goes_through_the_mirror(zoo) -> None:
     infos = hub.list_models()
-    assert [(i.model, i.opset) for i in infos] == [("tiny-mlp", 13), ("tiny-mlp", 17), ("add-relu", 14)]
+    assert [(i.model, i.opset) for i in infos] == [
+        ("tiny-mlp", 13),
+        ("tiny-mlp", 17),
+        ("add-relu", 14),
+    ]
     assert "/raw/onnx/models/main/ONNX_HUB_MANIFEST.json" in zoo.requests
     model = hub.load("TINY-MLP")
     assert model is not None and model.opset_import[0].version == 17
@@ -54,7 +57,9 @@ def test_model_info_has_upstream_fields(zoo) -> None:
     assert info.tags == {"demo", "tabular", "classification"}
     assert info.model_sha == info.metadata["model_sha"] and len(info.model_sha) == 64
     assert info.raw_model_info["opset_version"] == 13
-    assert str(info).startswith("ModelInfo(model=tiny-mlp, opset=13, path=demo/tiny-mlp/model/tiny-mlp-13.onnx")
+    assert str(info).startswith(
+        "ModelInfo(model=tiny-mlp, opset=13, path=demo/tiny-mlp/model/tiny-mlp-13.onnx"
+    )
     info.metadata["tags"].append("mutable")  # a plain dict, as upstream's
     assert "mutable" not in hub.get_model_info("tiny-mlp", opset=13).metadata["tags"]
     assert [i.model for i in hub.list_models(tags=["ELEMENTWISE"])] == ["add-relu"]
@@ -75,7 +80,9 @@ def test_errors_are_assertion_errors_and_polyhub_errors(zoo, make_hub, serve) ->
         hub.list_models(repo="nobody/nothing")
     assert isinstance(missing.value, polyhub.PolyhubError)
 
-    bad = make_hub([HubModel("tiny-mlp", tiny_mlp(17), entry_overrides={"model_sha": "1" * 64})], name="bad")
+    bad = make_hub(
+        [HubModel("tiny-mlp", tiny_mlp(17), entry_overrides={"model_sha": "1" * 64})], name="bad"
+    )
     with pytest.raises(AssertionError) as mismatch:
         hub.load("tiny-mlp", repo=serve(bad).base_url)
     assert isinstance(mismatch.value, polyhub.HashMismatchError)
@@ -101,7 +108,10 @@ def test_download_with_test_data_returns_the_model_folder(zoo) -> None:
     folder = Path(hub.download_model_with_test_data("tiny-mlp", opset=17))
     assert folder.name == "tiny-mlp-17"
     assert (folder / "model.onnx").is_file()
-    assert sorted(p.name for p in (folder / "test_data_set_0").iterdir()) == ["input_0.pb", "output_0.pb"]
+    assert sorted(p.name for p in (folder / "test_data_set_0").iterdir()) == [
+        "input_0.pb",
+        "output_0.pb",
+    ]
 
 
 def test_composite_model_merges_and_runs(tmp_path: Path, make_hub, serve) -> None:
@@ -109,16 +119,23 @@ def test_composite_model_merges_and_runs(tmp_path: Path, make_hub, serve) -> Non
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node("Relu", ["raw"], ["features"])], "pre",
+        [helper.make_node("Relu", ["raw"], ["features"])],
+        "pre",
         [helper.make_tensor_value_info("raw", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, 4])],
     )
     pre = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     pre.ir_version = 7
-    repo = serve(make_hub([HubModel("relu-pre", pre), HubModel("tiny-mlp", tiny_mlp(17))], name="c")).base_url
-    merged = hub.load_composite_model("tiny-mlp", "relu-pre", network_repo=repo, preprocessing_repo=repo)
+    repo = serve(
+        make_hub([HubModel("relu-pre", pre), HubModel("tiny-mlp", tiny_mlp(17))], name="c")
+    ).base_url
+    merged = hub.load_composite_model(
+        "tiny-mlp", "relu-pre", network_repo=repo, preprocessing_repo=repo
+    )
     assert merged is not None and merged.opset_import[0].version == 17
-    session = onnxruntime.InferenceSession(merged.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        merged.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
     raw = sample_inputs(tiny_mlp(17))["x"]
     (got,) = session.run(None, {"raw": raw})
     (want,) = evaluate(tiny_mlp(17), {"x": np.maximum(raw, 0)})
@@ -146,7 +163,10 @@ def test_offline_after_a_first_load(zoo, monkeypatch: pytest.MonkeyPatch, reques
 def test_private_helpers_upstream_tests_used() -> None:
     assert hub._parse_repo_info("onnx/models") == ("onnx", "models", "main")
     assert hub._parse_repo_info("a/b:c") == ("a", "b", "c")
-    assert hub._get_base_url("onnx/models:main") == "https://raw.githubusercontent.com/onnx/models/main/"
+    assert (
+        hub._get_base_url("onnx/models:main")
+        == "https://raw.githubusercontent.com/onnx/models/main/"
+    )
     assert hub._verify_repo_ref("onnx/models:main")
     assert not hub._verify_repo_ref("onnx/models:other")
     assert json.loads(json.dumps(hub.__all__))  # the public names are plain strings

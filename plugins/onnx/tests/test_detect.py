@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from polyhub.api import detect_format
-
 from polyhub_onnx.demo import add_relu, tiny_mlp
 from polyhub_onnx.detect import is_onnx_model
 
@@ -50,7 +49,8 @@ def test_a_large_model_is_detected_by_reading_only_its_top_level(tmp_path: Path)
 
     weight = numpy_helper.from_array(np.zeros((1024, 1024), np.float32), "w")  # 4 MiB
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1024])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1024])],
         initializer=[weight],
@@ -61,8 +61,8 @@ def test_a_large_model_is_detected_by_reading_only_its_top_level(tmp_path: Path)
 
 def refusals() -> dict[str, bytes]:
     model = tiny_mlp().SerializeToString()
-    from onnx import numpy_helper
     import numpy as np
+    from onnx import numpy_helper
 
     return {
         "empty": b"",

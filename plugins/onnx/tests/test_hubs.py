@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from polyhub import UnsupportedError
-
 from polyhub_onnx.hubs import parse_hub
 
 
@@ -14,7 +13,10 @@ def test_default_hub_is_onnx_models_main() -> None:
     hub = parse_hub(None)
     assert (hub.kind, hub.owner, hub.name, hub.ref) == ("github", "onnx", "models", "main")
     assert hub.is_default
-    assert hub.manifest_url == "https://raw.githubusercontent.com/onnx/models/main/ONNX_HUB_MANIFEST.json"
+    assert (
+        hub.manifest_url
+        == "https://raw.githubusercontent.com/onnx/models/main/ONNX_HUB_MANIFEST.json"
+    )
     assert (
         hub.file_url("validated/vision/classification/mnist/model/mnist-8.onnx")
         == "https://media.githubusercontent.com/media/onnx/models/main/validated/vision/classification/mnist/model/mnist-8.onnx"
@@ -27,7 +29,10 @@ def test_github_ref_and_revision_pin() -> None:
     assert not hub.is_default
     pinned = hub.at("0123abcd")
     assert pinned.ref == "0123abcd"
-    assert pinned.manifest_url == "https://raw.githubusercontent.com/acme/zoo/0123abcd/ONNX_HUB_MANIFEST.json"
+    assert (
+        pinned.manifest_url
+        == "https://raw.githubusercontent.com/acme/zoo/0123abcd/ONNX_HUB_MANIFEST.json"
+    )
     assert hub.at(None) is hub
 
 

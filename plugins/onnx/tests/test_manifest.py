@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 from polyhub import MetadataError
-
-from polyhub_onnx.manifest import check_relative_path, entry_lines, parse_manifest, validate_manifest
+from polyhub_onnx.manifest import (
+    check_relative_path,
+    entry_lines,
+    parse_manifest,
+    validate_manifest,
+)
 
 REAL = Path(__file__).parent / "data" / "ONNX_HUB_MANIFEST.json"
 
@@ -25,7 +29,7 @@ def test_every_real_entry_parses_and_agrees_with_the_file() -> None:
     assert {e.opset for e in manifest.entries} <= set(range(1, 19))
     assert min(e.opset for e in manifest.entries) == 1
     assert max(e.opset for e in manifest.entries) == 18
-    for entry, source in zip(manifest.entries, raw):
+    for entry, source in zip(manifest.entries, raw, strict=True):
         meta = source["metadata"]
         assert entry.model == source["model"]
         assert entry.model_path == source["model_path"]
@@ -61,7 +65,10 @@ def test_entry_lines_point_at_each_entry() -> None:
     for index, line in enumerate(starts):
         # In this file each entry opens with "{" and names its model on the next line.
         assert lines[line - 1].strip() == "{"
-        assert json.loads("{" + lines[line].strip().rstrip(",") + "}")["model"] == real_entries()[index]["model"]
+        assert (
+            json.loads("{" + lines[line].strip().rstrip(",") + "}")["model"]
+            == real_entries()[index]["model"]
+        )
 
 
 def test_not_json_names_the_file_and_line(tmp_path: Path) -> None:
@@ -89,8 +96,14 @@ def test_a_manifest_that_is_not_a_list_is_refused() -> None:
         (lambda e: e["metadata"].update(model_sha="abc"), "metadata.model_sha"),
         (lambda e: e["metadata"].update(model_bytes=-1), "metadata.model_bytes"),
         (lambda e: e["metadata"].update(tags="vision"), "metadata.tags"),
-        (lambda e: e["metadata"]["io_ports"]["inputs"][0].pop("name"), "metadata.io_ports.inputs[0].name"),
-        (lambda e: e["metadata"].update(model_with_data_path="/tmp/x.tar.gz"), "metadata.model_with_data_path"),
+        (
+            lambda e: e["metadata"]["io_ports"]["inputs"][0].pop("name"),
+            "metadata.io_ports.inputs[0].name",
+        ),
+        (
+            lambda e: e["metadata"].update(model_with_data_path="/tmp/x.tar.gz"),
+            "metadata.model_with_data_path",
+        ),
     ],
 )
 def test_a_broken_entry_names_file_entry_line_and_field(mutate, field: str) -> None:
@@ -140,7 +153,9 @@ def test_unsafe_model_paths_are_refused(path: str) -> None:
     assert info.value.entry == f"#1 {raw[1]['model']!r}"
 
 
-@pytest.mark.parametrize("path", ["validated/vision/mnist-8.onnx", "a b/c.onnx", ".well-known/x.onnx", "x"])
+@pytest.mark.parametrize(
+    "path", ["validated/vision/mnist-8.onnx", "a b/c.onnx", ".well-known/x.onnx", "x"]
+)
 def test_safe_paths_pass(path: str) -> None:
     assert check_relative_path(path) is None
 

@@ -12,7 +12,6 @@ import polyhub
 import pytest
 from onnx import TensorProto, numpy_helper
 from polyhub.plugins import default_plugins
-
 from polyhub_onnx.demo import build_demo, demo_models, evaluate, sample_inputs, tiny_mlp
 from polyhub_onnx.manifest import validate_manifest
 
@@ -60,10 +59,13 @@ def test_demo_hub_is_consistent_and_its_test_data_matches_numpy(tmp_path: Path) 
     assert case.env == {"POLYHUB_ONNX_HUB": "{base_url}"} and case.options == {"device": "cpu"}
     assert validate_manifest(tmp_path / "ONNX_HUB_MANIFEST.json") == []
     entries = json.loads((tmp_path / "ONNX_HUB_MANIFEST.json").read_text())
-    assert [(e["model"], e["opset_version"]) for e in entries] == [(m.name, m.opset) for m in demo_models()]
+    assert [(e["model"], e["opset_version"]) for e in entries] == [
+        (m.name, m.opset) for m in demo_models()
+    ]
     import tarfile
 
     with tarfile.open(tmp_path / entries[1]["metadata"]["model_with_data_path"]) as tar:
+
         def tensor(name: str) -> np.ndarray:
             proto = TensorProto()
             member = tar.extractfile(f"tiny-mlp-17/test_data_set_0/{name}")

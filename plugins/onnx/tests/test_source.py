@@ -16,7 +16,6 @@ from polyhub import (
     RevisionNotFoundError,
 )
 from polyhub.api import download
-
 from polyhub_onnx.demo import HubModel, add_relu, evaluate, sample_inputs, tiny_mlp
 
 REAL = json.loads((Path(__file__).parent / "data" / "ONNX_HUB_MANIFEST.json").read_text())
@@ -47,14 +46,19 @@ def test_real_manifest_tag_counts_agree_with_the_file(real_hub: Path) -> None:
         assert len(polyhub.list_models("onnx", hub=str(real_hub), tags=[tag.upper()])) == expected
 
 
-def test_info_of_a_real_entry_without_downloading(real_hub: Path, polyhub_home: Path, monkeypatch) -> None:
+def test_info_of_a_real_entry_without_downloading(
+    real_hub: Path, polyhub_home: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("POLYHUB_ONNX_HUB", str(real_hub))
     card = polyhub.info("onnx:mnist")
     entry = next(e for e in REAL if e["model"] == "MNIST" and e["opset_version"] == 8)
     assert card.name == "MNIST" and card.version == "8"
     model, data = card.assets
     assert (model.role, model.format, model.sha256, model.size) == (
-        "model", "onnx", entry["metadata"]["model_sha"], entry["metadata"]["model_bytes"]
+        "model",
+        "onnx",
+        entry["metadata"]["model_sha"],
+        entry["metadata"]["model_bytes"],
     )
     assert model.url == str(real_hub / entry["model_path"])
     assert (data.role, data.format, data.sha256, data.size) == (
@@ -152,7 +156,9 @@ def test_runtime_onnx_gives_the_model_proto(hub_dir: Path) -> None:
     assert proto.SerializeToString() == add_relu(14).SerializeToString()
 
 
-def _github_layout(root: Path, make_hub: Callable[..., Path], owner: str, name: str, ref: str) -> None:
+def _github_layout(
+    root: Path, make_hub: Callable[..., Path], owner: str, name: str, ref: str
+) -> None:
     """Lay a hub out as GitHub serves it: manifest under raw/, files under media/."""
     hub = make_hub(name=f"src-{ref}")
     raw = root / "raw" / owner / name / ref
@@ -164,7 +170,9 @@ def _github_layout(root: Path, make_hub: Callable[..., Path], owner: str, name: 
     hub.rename(media)
 
 
-def test_github_hub_through_mirrors_and_revision_pins(tmp_path: Path, make_hub, serve, monkeypatch) -> None:
+def test_github_hub_through_mirrors_and_revision_pins(
+    tmp_path: Path, make_hub, serve, monkeypatch
+) -> None:
     site = tmp_path / "site"
     _github_layout(site, make_hub, "acme", "zoo", "v1")
     server = serve(site)
@@ -196,7 +204,10 @@ def test_sha256_mismatch_is_typed_and_leaves_nothing(
     with pytest.raises(HashMismatchError) as info:
         polyhub.load("onnx:tiny-mlp", hub=server.base_url, device="cpu")
     assert info.value.expected == bad
-    assert info.value.actual == __import__("hashlib").sha256(tiny_mlp(17).SerializeToString()).hexdigest()
+    assert (
+        info.value.actual
+        == __import__("hashlib").sha256(tiny_mlp(17).SerializeToString()).hexdigest()
+    )
     assert blobs(polyhub_home) == []
     assert files_with_bytes(polyhub_home, tiny_mlp(17).SerializeToString()) == []
 
@@ -230,14 +241,16 @@ def test_a_manifest_that_is_not_json_names_the_url(tmp_path: Path, serve) -> Non
 
 
 def test_a_folder_without_a_manifest_is_not_a_hub(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="ONNX_HUB_MANIFEST.json"):
+    with pytest.raises(ModelNotFoundError, match=r"ONNX_HUB_MANIFEST\.json"):
         polyhub.list_models("onnx", hub=str(tmp_path))
 
 
 # -- offline -------------------------------------------------------------------------------
 
 
-def test_offline_with_a_warm_cache_opens_no_socket(hub_dir: Path, serve, monkeypatch, request) -> None:
+def test_offline_with_a_warm_cache_opens_no_socket(
+    hub_dir: Path, serve, monkeypatch, request
+) -> None:
     server = serve(hub_dir)
     polyhub.load("onnx:tiny-mlp", hub=server.base_url, device="cpu")
     served = len(server.requests)
@@ -250,7 +263,9 @@ def test_offline_with_a_warm_cache_opens_no_socket(hub_dir: Path, serve, monkeyp
     assert attempts == [] and len(server.requests) == served
 
 
-def test_offline_with_a_cold_cache_says_what_is_missing(hub_dir: Path, serve, request, polyhub_home) -> None:
+def test_offline_with_a_cold_cache_says_what_is_missing(
+    hub_dir: Path, serve, request, polyhub_home
+) -> None:
     server = serve(hub_dir)
     request.getfixturevalue("no_network")
     with pytest.raises(OfflineError) as info:
@@ -262,7 +277,7 @@ def test_offline_with_a_cold_cache_says_what_is_missing(hub_dir: Path, serve, re
 def test_offline_with_a_cached_manifest_but_no_model(hub_dir: Path, serve) -> None:
     server = serve(hub_dir)
     polyhub.info("onnx:tiny-mlp", hub=server.base_url)
-    with pytest.raises(OfflineError, match="tiny-mlp-17.onnx"):
+    with pytest.raises(OfflineError, match=r"tiny-mlp-17\.onnx"):
         polyhub.load("onnx:tiny-mlp", hub=server.base_url, offline=True)
 
 
@@ -277,13 +292,18 @@ def test_download_with_test_data_extracts_a_runnable_data_set(hub_dir: Path, ser
     server = serve(hub_dir)
     folder = download("onnx:tiny-mlp", hub=server.base_url, with_test_data=True)
     (top,) = [p for p in folder.iterdir() if not p.name.startswith(".")]
-    assert sorted(p.name for p in (top / "test_data_set_0").iterdir()) == ["input_0.pb", "output_0.pb"]
+    assert sorted(p.name for p in (top / "test_data_set_0").iterdir()) == [
+        "input_0.pb",
+        "output_0.pb",
+    ]
 
     def read(path: Path) -> np.ndarray:
         tensor = TensorProto()
         tensor.ParseFromString(path.read_bytes())
         return numpy_helper.to_array(tensor)
 
-    session = onnxruntime.InferenceSession(str(top / "model.onnx"), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        str(top / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
     (got,) = session.run(None, {"x": read(top / "test_data_set_0" / "input_0.pb")})
     assert np.allclose(got, read(top / "test_data_set_0" / "output_0.pb"), atol=1e-5)

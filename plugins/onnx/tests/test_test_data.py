@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from polyhub import UnsafeArchiveError
 from polyhub.api import download
-
 from polyhub_onnx.demo import HubModel, tiny_mlp
 
 
@@ -60,7 +59,9 @@ HOSTILE = {
     "sibling prefix": _file("../extracted_evil/x"),
     "absolute": _file("/tmp/polyhub-evil-x"),
     "symlink out": _link("tiny/link", "/", tarfile.SYMTYPE),
-    "symlink then write through it": _both(_link("tiny/up", "..", tarfile.SYMTYPE), _file("tiny/up/x")),
+    "symlink then write through it": _both(
+        _link("tiny/up", "..", tarfile.SYMTYPE), _file("tiny/up/x")
+    ),
     "hardlink": _link("tiny/passwd", "/etc/passwd", tarfile.LNKTYPE),
     "fifo": _link("tiny/pipe", "", tarfile.FIFOTYPE),
 }

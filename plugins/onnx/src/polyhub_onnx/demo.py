@@ -25,7 +25,7 @@ from polyhub import DemoCase
 from .hubs import HUB_ENV, MANIFEST_NAME
 
 if TYPE_CHECKING:
-    import numpy as np
+    from numpy.typing import NDArray
     from onnx import ModelProto
 
 __all__ = [
@@ -52,7 +52,9 @@ def _finish(graph: Any, opset: int) -> ModelProto:
     return model
 
 
-def tiny_mlp(opset: int = 17, *, seed: int = 0, features: int = 4, hidden: int = 8, classes: int = 3) -> ModelProto:
+def tiny_mlp(
+    opset: int = 17, *, seed: int = 0, features: int = 4, hidden: int = 8, classes: int = 3
+) -> ModelProto:
     """``y = relu(x @ W1 + b1) @ W2 + b2`` with seeded weights; ``x`` is ``float32[N, features]``."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
@@ -105,7 +107,7 @@ _NUMPY_OPS: dict[str, Callable[..., Any]] = {
 }
 
 
-def evaluate(model: ModelProto, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+def evaluate(model: ModelProto, feeds: Mapping[str, NDArray[Any]]) -> list[NDArray[Any]]:
     """The model's outputs computed with numpy (for MatMul/Add/Relu/Identity graphs).
 
     The reference the tests compare onnxruntime with: independent of any runtime.
@@ -127,7 +129,7 @@ def _dims(value_info: Any, symbolic: int = 1) -> list[int]:
     return [d.dim_value if d.HasField("dim_value") else symbolic for d in dims]
 
 
-def sample_inputs(model: ModelProto, *, seed: int = 1) -> dict[str, np.ndarray]:
+def sample_inputs(model: ModelProto, *, seed: int = 1) -> dict[str, NDArray[Any]]:
     """Seeded float32 inputs for every graph input that is not an initializer (symbolic dims = 1)."""
     import numpy as np
 
@@ -182,7 +184,9 @@ def _tar_gz(members: Mapping[str, bytes]) -> bytes:
     """A reproducible ``.tar.gz`` (fixed mtimes and owners) of ``members``."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        folders = sorted({"/".join(n.split("/")[:i]) for n in members for i in range(1, n.count("/") + 1)})
+        folders = sorted(
+            {"/".join(n.split("/")[:i]) for n in members for i in range(1, n.count("/") + 1)}
+        )
         for folder in folders:
             info = tarfile.TarInfo(folder)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
@@ -207,14 +211,16 @@ def _test_data(item: HubModel, model_bytes: bytes) -> bytes:
         members[f"{item.stem}/test_data_set_0/input_{i}.pb"] = numpy_helper.from_array(
             value, name=name
         ).SerializeToString()
-    for i, (out, value) in enumerate(zip(item.model.graph.output, outputs)):
+    for i, (out, value) in enumerate(zip(item.model.graph.output, outputs, strict=True)):
         members[f"{item.stem}/test_data_set_0/output_{i}.pb"] = numpy_helper.from_array(
             value, name=out.name
         ).SerializeToString()
     return _tar_gz(members)
 
 
-def write_hub(directory: Path, models: Sequence[HubModel], *, prefix: str = "demo") -> list[dict[str, Any]]:
+def write_hub(
+    directory: Path, models: Sequence[HubModel], *, prefix: str = "demo"
+) -> list[dict[str, Any]]:
     """Write ``models`` and ``ONNX_HUB_MANIFEST.json`` under ``directory``; return the entries.
 
     Layout as the ONNX Model Zoo: ``<prefix>/<name>/model/<name>-<opset>.onnx``
@@ -233,7 +239,8 @@ def write_hub(directory: Path, models: Sequence[HubModel], *, prefix: str = "dem
             "tags": list(item.tags),
             "io_ports": {
                 "inputs": _ports(
-                    i for i in item.model.graph.input
+                    i
+                    for i in item.model.graph.input
                     if i.name not in {t.name for t in item.model.graph.initializer}
                 ),
                 "outputs": _ports(item.model.graph.output),
@@ -274,7 +281,7 @@ def demo_models() -> list[HubModel]:
 def describe_outputs(names: Sequence[str], values: Sequence[Any]) -> str:
     """One line: ``y float32[1, 3] = [0.12, -1.5, 3.0]``, per output."""
     parts = []
-    for name, value in zip(names, values):
+    for name, value in zip(names, values, strict=True):
         shown = ", ".join(f"{float(v):.4g}" for v in value.reshape(-1)[:6])
         more = ", ..." if value.size > 6 else ""
         parts.append(f"{name} {value.dtype}{list(value.shape)} = [{shown}{more}]")
@@ -286,7 +293,9 @@ def _run_session(session: Any) -> str:
 
     rng = np.random.default_rng(1)
     feeds = {
-        i.name: rng.standard_normal([d if isinstance(d, int) else 1 for d in i.shape]).astype(np.float32)
+        i.name: rng.standard_normal([d if isinstance(d, int) else 1 for d in i.shape]).astype(
+            np.float32
+        )
         for i in session.get_inputs()
     }
     outputs = session.run(None, feeds)

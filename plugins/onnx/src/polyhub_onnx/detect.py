@@ -28,7 +28,7 @@ _MODEL_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 2
 _MAX_IR_VERSION = 64  # today's is 12; leaves room without accepting random varints
 
 
-def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
     """Decode a protobuf varint at ``pos``; return (value, next position).
 
     :raises ValueError: truncated, or longer than 10 bytes.

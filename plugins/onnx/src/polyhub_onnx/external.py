@@ -142,7 +142,9 @@ def external_refs(path: Path) -> list[ExternalRef]:
         try:
             return list(_walk(view, "model", 0, size))
         except ValueError as exc:
-            raise MetadataError(f"is not a well-formed ONNX protobuf: {exc}", file=str(path)) from None
+            raise MetadataError(
+                f"is not a well-formed ONNX protobuf: {exc}", file=str(path)
+            ) from None
         finally:
             view.release()
 
@@ -208,7 +210,9 @@ def check_external_data(path: Path) -> list[ExternalRef]:
                     f"{current}; refused before loading"
                 )
         if current == folder or not stat.S_ISREG(mode):
-            raise UnsafeArchiveError(f"{path}: {where}: external data {current} is not a regular file")
+            raise UnsafeArchiveError(
+                f"{path}: {where}: external data {current} is not a regular file"
+            )
         available = os.stat(current).st_size
         offset = ref.offset or 0
         length = ref.length if ref.length is not None else available - offset

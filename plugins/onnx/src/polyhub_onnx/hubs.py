@@ -41,7 +41,9 @@ DEFAULT_REF = "main"
 RAW_HOST = "https://raw.githubusercontent.com"
 MEDIA_HOST = "https://media.githubusercontent.com/media"
 
-_GITHUB = re.compile(r"^(?P<owner>[A-Za-z0-9_.\-]+)/(?P<name>[A-Za-z0-9_.\-]+)(?::(?P<ref>[^\s:]+))?$")
+_GITHUB = re.compile(
+    r"^(?P<owner>[A-Za-z0-9_.\-]+)/(?P<name>[A-Za-z0-9_.\-]+)(?::(?P<ref>[^\s:]+))?$"
+)
 # Git refs cannot contain these (git check-ref-format); refusing them keeps the
 # ref from reshaping the URL path it is pasted into.
 _BAD_REF = re.compile(r"(\.\.|[\x00-\x20~^:?*\[\\]|^/|/$|@\{|^-)")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import unquote
 
 from polyhub import IOPort, MetadataError, Problem
@@ -120,7 +120,7 @@ def check_relative_path(value: object) -> str | None:
     return None
 
 
-def _int(value: object) -> bool:
+def _int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -363,14 +363,21 @@ def validate_manifest(path: Path) -> list[Problem]:
     except OSError as exc:
         return [Problem(file, "", f"cannot be read: {exc}")]
     if not isinstance(doc, list):
-        return [Problem(file, "", f"must be a JSON list of model entries, not {type(doc).__name__}")]
+        return [
+            Problem(file, "", f"must be a JSON list of model entries, not {type(doc).__name__}")
+        ]
     lines = entry_lines(text)
     problems: list[Problem] = []
 
     def collect(index: int, field_name: str, message: str) -> None:
         where = f"entry #{index}{_name_of(doc[index])}"
         problems.append(
-            Problem(file, field_name or "(entry)", f"{where}: {message}", lines[index] if index < len(lines) else None)
+            Problem(
+                file,
+                field_name or "(entry)",
+                f"{where}: {message}",
+                lines[index] if index < len(lines) else None,
+            )
         )
 
     seen: dict[tuple[str, int], int] = {}
@@ -385,7 +392,9 @@ def validate_manifest(path: Path) -> list[Problem]:
         if entry.model_sha is None:
             collect(index, "metadata.model_sha", "is missing: downloads cannot be verified")
         if entry.data_path is not None and entry.data_sha is None:
-            collect(index, "metadata.model_with_data_sha", "is missing: test data cannot be verified")
+            collect(
+                index, "metadata.model_with_data_sha", "is missing: test data cannot be verified"
+            )
         for rel, sha, size, name in (
             (entry.model_path, entry.model_sha, entry.model_bytes, "model_path"),
             (entry.data_path, entry.data_sha, entry.data_bytes, "metadata.model_with_data_path"),

@@ -39,9 +39,7 @@ def polyhub_register_sources(registry: SourceRegistry) -> None:
 
 @hookimpl
 def polyhub_register_formats(registry: FormatRegistry) -> None:
-    registry.add(
-        FormatInfo(name=FORMAT, summary="ONNX ModelProto (protobuf)", suffixes=(".onnx",))
-    )
+    registry.add(FormatInfo(name=FORMAT, summary="ONNX ModelProto (protobuf)", suffixes=(".onnx",)))
 
 
 @hookimpl
@@ -131,10 +129,15 @@ def polyhub_runtime_load(request: LoadRequest) -> object | None:
     from . import runtime as ort_runtime
 
     if request.path is None:
-        raise UnsupportedError(f"{request.card.address}: an ONNX model needs a file, and the card has none")
+        raise UnsupportedError(
+            f"{request.card.address}: an ONNX model needs a file, and the card has none"
+        )
+    model: object
     if request.runtime == PROTO_RUNTIME:
-        return ort_runtime.load_proto(request.path, request.options)
-    return ort_runtime.load_session(request.path, request.device, request.options)
+        model = ort_runtime.load_proto(request.path, request.options)
+    else:
+        model = ort_runtime.load_session(request.path, request.device, request.options)
+    return model
 
 
 @hookimpl

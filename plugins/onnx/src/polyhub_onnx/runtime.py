@@ -60,7 +60,7 @@ _DEFAULT_LOG_SEVERITY = 2
 
 def available_providers() -> list[str]:
     """The providers this onnxruntime build lists (present or not)."""
-    import onnxruntime
+    import onnxruntime  # type: ignore[import-untyped]
 
     return list(onnxruntime.get_available_providers())
 
@@ -177,10 +177,14 @@ def providers_for(device: Device) -> list[Any]:
                 + _describe_providers()
             )
         return [(CANN, {"device_id": index}), CPU]
-    raise UnsupportedError(f"onnxruntime has no mapping for device {device}; " + _describe_providers())
+    raise UnsupportedError(
+        f"onnxruntime has no mapping for device {device}; " + _describe_providers()
+    )
 
 
-def _split_options(options: Mapping[str, Any], allowed: tuple[str, ...], runtime: str) -> dict[str, Any]:
+def _split_options(
+    options: Mapping[str, Any], allowed: tuple[str, ...], runtime: str
+) -> dict[str, Any]:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise UnsupportedError(

@@ -114,9 +114,7 @@ def load_manifest(hub: HubSpec, context: Context) -> Manifest:
                 f"{hub.repo} has no {MANIFEST_NAME} at ref {hub.ref!r} ({where} gave 404): "
                 "no such branch, tag or commit, or no hub there"
             ) from exc
-        raise ModelNotFoundError(
-            f"hub {hub} has no {MANIFEST_NAME} ({where} gave 404)"
-        ) from exc
+        raise ModelNotFoundError(f"hub {hub} has no {MANIFEST_NAME} ({where} gave 404)") from exc
     return _parse_cached(data, where)
 
 
@@ -132,9 +130,7 @@ def _opset_number(value: object, entries: list[ManifestEntry], hub: HubSpec) -> 
     )
 
 
-def select_entry(
-    manifest: Manifest, name: str, opset: object, hub: HubSpec
-) -> ManifestEntry:
+def select_entry(manifest: Manifest, name: str, opset: object, hub: HubSpec) -> ManifestEntry:
     """The entry named ``name`` at ``opset`` (``None``: the highest).
 
     :raises ModelNotFoundError: no such model, or no such opset (the valid ones are listed).
@@ -143,7 +139,9 @@ def select_entry(
     if not entries:
         names = list(dict.fromkeys(e.model for e in manifest.entries))
         folded = {n.casefold(): n for n in names}
-        close = [folded[n] for n in difflib.get_close_matches(name.casefold(), folded, n=3, cutoff=0.6)]
+        close = [
+            folded[n] for n in difflib.get_close_matches(name.casefold(), folded, n=3, cutoff=0.6)
+        ]
         close += [n for n in names if name.casefold() in n.casefold() and n not in close][:3]
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ModelNotFoundError(
@@ -261,9 +259,11 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
 def _ports_text(title: str, ports: Iterable[Any]) -> list[str]:
     lines = []
     for port in ports:
-        shape = "?" if port.shape is None else "[" + ", ".join(
-            "?" if d is None else str(d) for d in port.shape
-        ) + "]"
+        shape = (
+            "?"
+            if port.shape is None
+            else "[" + ", ".join("?" if d is None else str(d) for d in port.shape) + "]"
+        )
         lines.append(f"  {port.name}: {port.type or '?'} {shape}")
     return [f"{title}:", *lines] if lines else []
 
@@ -280,7 +280,9 @@ def help_text(card: ModelCard) -> str:
     ]
     if model:
         size = f"{model[0].size:,} bytes" if model[0].size is not None else "size unknown"
-        lines.append(f"file: {raw.get('model_path')} ({size}, sha256 {model[0].sha256 or 'unknown'})")
+        lines.append(
+            f"file: {raw.get('model_path')} ({size}, sha256 {model[0].sha256 or 'unknown'})"
+        )
     lines += _ports_text("inputs", card.inputs) + _ports_text("outputs", card.outputs)
     extra = meta.get("extra_ports") if isinstance(meta, dict) else None
     if isinstance(extra, dict):

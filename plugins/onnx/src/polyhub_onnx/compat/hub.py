@@ -197,7 +197,10 @@ def load(
     address = _address(model, repo, opset)
     log.info("loading %s from %s through polyhub", model, repo)
     with _upstream_errors():
-        return polyhub.load(address, runtime="onnx", device="cpu", force_reload=force_reload)
+        proto: ModelProto = polyhub.load(
+            address, runtime="onnx", device="cpu", force_reload=force_reload
+        )
+    return proto
 
 
 def download_model_with_test_data(
@@ -270,7 +273,8 @@ def load_composite_model(
         preprocessing.ir_version = network.ir_version
         onnx.checker.check_model(preprocessing)
     io_map = [
-        (out.name, inp.name) for out, inp in zip(preprocessing.graph.output, network.graph.input)
+        (out.name, inp.name)
+        for out, inp in zip(preprocessing.graph.output, network.graph.input, strict=False)
     ]
     return onnx.compose.merge_models(preprocessing, network, io_map=io_map)
 
