@@ -227,6 +227,22 @@ class _Resolver:
             and self._find_in(self._external_bases(parts[0]), parts) is not None
         )
 
+    def public(self, info: _Module, depth: int = 0) -> set[str]:
+        """What ``from module import *`` binds: ``__all__`` when a literal, else public names."""
+        node = info.bindings.get("__all__")
+        if isinstance(node, ast.Assign):
+            try:
+                return {str(n) for n in ast.literal_eval(node.value)}
+            except ValueError:
+                pass
+        names = {n for n in info.bindings if not n.startswith("_")}
+        if depth < _MAX_DEPTH:
+            for star in info.stars:
+                target = self.module(self._absolute(info, star))
+                if target is not None:
+                    names |= self.public(target, depth + 1)
+        return names
+
     # -- following names -----------------------------------------------------
 
     def _absolute(self, info: _Module, node: ast.ImportFrom) -> str:
@@ -248,7 +264,7 @@ class _Resolver:
         if node is None:
             for star in info.stars:
                 target = self.module(self._absolute(info, star))
-                if target is not None and name in _public(target):
+                if target is not None and name in self.public(target):
                     return self.resolve(target, name, depth + 1)
             if info.is_package and self.is_module(f"{info.name}.{name}"):
                 return _Origin("module")
@@ -276,18 +292,6 @@ class _Resolver:
         if isinstance(value, ast.Lambda):
             return _Origin("def", value, info.path, info.name, info)
         return _Origin("unknown")
-
-
-def _public(info: _Module) -> set[str]:
-    # What `from module import *` binds: __all__ when it is a literal, else public names.
-    node = info.bindings.get("__all__")
-    if isinstance(node, ast.Assign):
-        try:
-            names = ast.literal_eval(node.value)
-            return {str(n) for n in names}
-        except ValueError:
-            pass
-    return {n for n in info.bindings if not n.startswith("_")}
 
 
 def _repo_tops(root: Path) -> set[str]:
@@ -344,6 +348,7 @@ class Hubconf:
         self._resolver = _Resolver(self.root)
         self._module = _parse(self.file, "hubconf", False, HUBCONF)
         self._cache: dict[str, Entry | None] = {}
+        self._names: set[str] | None = None
 
     # -- top-level values -----------------------------------------------------
 
@@ -406,7 +411,7 @@ class Hubconf:
         for star in self._module.stars:
             target = self._resolver.module(self._resolver._absolute(self._module, star))
             if target is not None:
-                names |= _public(target)
+                names |= self._resolver.public(target)
         # megengine.hub.list: dir() order, every name not starting with "__".
         return sorted(n for n in names if not n.startswith("__"))
 
@@ -415,7 +420,9 @@ class Hubconf:
         if name in self._cache:
             return self._cache[name]
         result: Entry | None = None
-        if not name.startswith("__"):
+        if self._names is None:
+            self._names = set(self._candidates())
+        if name in self._names:
             origin = self._resolver.resolve(self._module, name)
             result = self._make(name, origin)
         self._cache[name] = result
