@@ -46,7 +46,7 @@ class Hub:
     base: str
     files: dict[str, bytes] = field(default_factory=dict)
     # path -> queue of actions for the next GETs: ("status", code, headers) | ("cut", n)
-    # | ("ignore_range",) | ("wrong_range",) | ("endless",) | ("short", n)
+    # | ("ignore_range",) | ("wrong_range",) | ("endless",) | ("stall", n, seconds)
     actions: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     etags: bool = True
@@ -132,6 +132,14 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
                 self.send_header("ETag", etag)
             self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
+            if action[0] == "stall":
+                self.wfile.write(body[: action[1]])
+                self.wfile.flush()
+                import time
+
+                time.sleep(action[2])
+                self.close_connection = True
+                return
             if action[0] == "cut":
                 self.wfile.write(body[: action[1]])
                 self.wfile.flush()

@@ -281,3 +281,39 @@ def test_unreachable_server_is_a_download_error(home, sleeps, monkeypatch, lefto
     with pytest.raises(DownloadError, match=f"127.0.0.1:{port}"):
         cache().fetch(f"http://127.0.0.1:{port}/m.bin", sha256="0" * 64, size=10)
     assert leftovers(home) == [] or all(p.suffix == ".part" for p in leftovers(home))
+
+
+def test_stalled_server_times_out_and_resumes(home, hub, sleeps, monkeypatch, leftovers):
+    import time
+
+    monkeypatch.setenv("POLYHUB_TIMEOUT", "0.3")
+    data = payload(100_000)
+    url = hub.add("slow.bin", data)
+    hub.script("slow.bin", ("stall", 5000, 2.0))
+    start = time.monotonic()
+    path = cache().fetch(url, sha256=sha(data), size=len(data))
+    assert time.monotonic() - start < 2.0
+    assert path.read_bytes() == data
+    assert hub.gets("slow.bin")[1]["Range"] == "bytes=5000-"
+    assert leftovers(home) == []
+
+
+def test_waiting_for_another_process_lock_is_bounded_and_logged(home, hub, monkeypatch, caplog):
+    import filelock
+
+    monkeypatch.setenv("POLYHUB_LOCK_TIMEOUT", "0.5")
+    data = payload(1000)
+    url = hub.add("m.bin", data)
+    c = cache()
+    c.ensure()
+    (home / "locks").mkdir(parents=True, exist_ok=True)
+    holder = filelock.FileLock(str(home / "locks" / f"{sha(data)}.lock"))
+    holder.acquire()
+    try:
+        with pytest.raises(DownloadError, match="gave up waiting") as info:
+            c.fetch(url, sha256=sha(data), size=len(data))
+        assert str(home / "locks") in str(info.value)
+    finally:
+        holder.release()
+    assert hub.gets("m.bin") == []
+    assert c.fetch(url, sha256=sha(data), size=len(data)).read_bytes() == data

@@ -255,10 +255,10 @@ def stream_to_file(
                         if expected_total is None and status == 200:
                             cl = resp.headers.get("Content-Length")
                             expected_total = int(cl) if cl and cl.isdigit() else None
-                        # raw.read skips requests' per-chunk generator machinery (half the
-                        # CPU time at loopback speeds); "identity" encoding makes raw bytes
-                        # the file's bytes.
-                        while chunk := resp.raw.read(CHUNK, decode_content=True):
+                        # read1 returns what has arrived (a stalled or cut stream loses
+                        # nothing already received) and skips requests' per-chunk generator
+                        # machinery; "identity" encoding makes the raw bytes the file's bytes.
+                        while chunk := resp.raw.read1(CHUNK, decode_content=True):
                             if size is not None and offset + len(chunk) > size:
                                 raise DownloadError(
                                     f"GET {url}: the server sent more than the declared {size} bytes",
