@@ -144,6 +144,8 @@ def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
     Called by :func:`polyhub.help` and ``polyhub help``. Must not execute
     repository code: read it statically.
 
+    :param card: the card :func:`polyhub_source_resolve` returned.
+    :param context: core services.
     :returns: the text, or ``None`` when the card is not this plugin's.
         Stops at the first non-``None`` result.
 
@@ -159,6 +161,9 @@ def polyhub_source_fetch(card: ModelCard, asset: Asset, context: Context) -> Pat
     needed. The core's default (``trylast``) downloads through the verified,
     content-addressed cache; override it only for transports the core lacks.
 
+    :param card: the model's card.
+    :param asset: the asset of the card to bring in (its url, sha256 and size).
+    :param context: core services; ``context.fetch(asset)`` is the verified download.
     :returns: the local path, or ``None`` to let the next implementation try.
         Stops at the first non-``None`` result.
     :raises polyhub.HashMismatchError: the bytes do not match ``asset.sha256``.
@@ -176,6 +181,8 @@ def polyhub_source_validate(path: Path, context: Context) -> list[Problem] | Non
     Called by ``polyhub validate PATH``. Each source checks what it publishes
     (a model card, a manifest, a ``hubconf.py`` repository).
 
+    :param path: the local file or folder given to ``polyhub validate``.
+    :param context: core services.
     :returns: the problems found (empty when all pass), or ``None`` when ``path``
         is not a kind of file this plugin knows. Stops at the first non-``None`` result.
 
@@ -214,9 +221,11 @@ def polyhub_format_detect(path: Path, head: bytes) -> str | None:
 def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
     """List the devices ``runtime`` can use on this machine now, best first.
 
-    Called when a load asks for ``device="auto"``, and to explain an
-    :class:`~polyhub.UnsupportedError`. May import the framework.
+    Called when the core plans a load (``device="auto"`` picks the first), and
+    to explain an :class:`~polyhub.UnsupportedError`. May import the framework;
+    cache the answer, it is asked on every load.
 
+    :param runtime: a runtime name from ``polyhub_register_runtimes``.
     :returns: the devices (``cpu`` included where supported), or ``None`` when
         ``runtime`` is not this plugin's. Stops at the first non-``None`` result.
 
