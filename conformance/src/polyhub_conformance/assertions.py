@@ -42,7 +42,7 @@ def assert_calls_cleanly(scenario: str, fn: Callable[..., Any], *args: Any, **kw
         return fn(*args, **kwargs)
     except Exception as exc:
         pytest.fail(
-            f"{scenario}: {getattr(fn, '__name__', fn)}{_args(args, kwargs)} raised "
+            f"{scenario}: {_name(fn)}{_args(args, kwargs)} raised "
             f"{_describe(exc)}",
             pytrace=False,
         )
@@ -77,7 +77,7 @@ def assert_raises_polyhub(
     expected: type[E], scenario: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
 ) -> E:
     """Call ``fn`` and require it to raise ``expected`` (see :func:`assert_error_is`)."""
-    call = f"{getattr(fn, '__name__', fn)}{_args(args, kwargs)}"
+    call = f"{_name(fn)}{_args(args, kwargs)}"
     try:
         result = fn(*args, **kwargs)
     except Exception as exc:
@@ -135,8 +135,25 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _args(args: Iterable[Any], kwargs: Mapping[str, Any]) -> str:
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    parts = [_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()]
     return f"({', '.join(parts)})"
+
+
+def _short(value: Any) -> str:
+    """A repr that fits a failure line: a LoadRequest or Context shows only what matters."""
+    kind = type(value).__name__
+    if kind == "LoadRequest":
+        name = value.path.name if value.path is not None else None
+        return f"LoadRequest(path={name!r}, runtime={value.runtime!r}, device={value.device})"
+    if kind == "Context":
+        return "context"
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _name(fn: Any) -> str:
+    # A pluggy HookCaller has .name; functions have __name__.
+    return str(getattr(fn, "name", None) or getattr(fn, "__name__", fn))
 
 
 def assert_configured(
