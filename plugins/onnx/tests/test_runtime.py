@@ -205,3 +205,98 @@ def test_external_data_out_of_range_or_missing(tmp_path: Path) -> None:
     (tmp_path / "m" / "weights.bin").unlink()
     with pytest.raises(MetadataError, match="not in"):
         runtime.load_session(path, Device("cpu"))
+
+
+def _constant_with_external_value(tmp_path: Path, location: str) -> Path:
+    """A model whose only tensor is a Constant node's value, stored externally at ``location``."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    value = helper.make_tensor("c", TensorProto.FLOAT, [2], [0.0, 0.0])
+    value.ClearField("float_data")
+    value.data_location = TensorProto.EXTERNAL
+    entry = value.external_data.add()
+    entry.key, entry.value = "location", location
+    graph = helper.make_graph(
+        [helper.make_node("Constant", [], ["y"], value=value)],
+        "g",
+        [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    (tmp_path / "m").mkdir()
+    (tmp_path / "x").write_bytes(b"\0" * 8)
+    path = tmp_path / "m" / "model.onnx"
+    onnx.save_model(model, str(path))
+    return path
+
+
+def test_a_node_attribute_escaping_is_refused(tmp_path: Path) -> None:
+    path = _constant_with_external_value(tmp_path, "../x")
+    assert [r.location for r in external_refs(path)] == ["../x"]
+    with pytest.raises(UnsafeArchiveError, match="refused before loading"):
+        runtime.load_session(path, Device("cpu"))
+
+
+def test_a_non_minimal_varint_cannot_hide_the_location_key(tmp_path: Path) -> None:
+    path = _constant_with_external_value(tmp_path, "../x")
+    data = path.read_bytes()
+    # Re-encode the key's length 8 as the two-byte varint 0x88 0x00, which protobuf
+    # parsers accept; the message lengths around it grow by one byte each.
+    old = b"\x0a\x08location"
+    assert data.count(old) == 1
+    patched = _grow_enclosing_lengths(data, data.index(old), old, b"\x0a\x88\x00location")
+    assert len(patched) > len(data) and old not in patched
+    path.write_bytes(patched)
+    import onnx
+
+    reparsed = onnx.load_from_string(patched)
+    (entry,) = reparsed.graph.node[0].attribute[0].t.external_data
+    assert (entry.key, entry.value) == ("location", "../x")
+    assert [r.location for r in external_refs(path)] == ["../x"]
+
+
+def _grow_enclosing_lengths(data: bytes, at: int, old: bytes, new: bytes) -> bytes:
+    """Replace ``old`` at ``at`` by ``new`` and fix the lengths of every enclosing message."""
+    from polyhub_onnx.detect import read_varint
+
+    def encode(n: int) -> bytes:
+        out = bytearray()
+        while True:
+            byte, n = n & 0x7F, n >> 7
+            out.append(byte | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+
+    def rewrite(start: int, end: int) -> bytes:
+        out = bytearray()
+        pos = start
+        while pos < end:
+            if pos == at:
+                out += new
+                pos += len(old)
+                continue
+            tag, after_tag = read_varint(data, pos)
+            wire = tag & 7
+            if wire == 0:
+                _, nxt = read_varint(data, after_tag)
+                out += data[pos:nxt]
+            elif wire == 2:
+                length, body = read_varint(data, after_tag)
+                stop = body + length
+                if body <= at < stop:
+                    inner = rewrite(body, stop)
+                    out += data[pos:after_tag] + encode(len(inner)) + inner
+                else:
+                    out += data[pos:stop]
+                nxt = stop
+            elif wire == 5:
+                nxt = after_tag + 4
+                out += data[pos:nxt]
+            else:
+                nxt = after_tag + 8
+                out += data[pos:nxt]
+            pos = nxt
+        return bytes(out)
+
+    return rewrite(0, len(data))

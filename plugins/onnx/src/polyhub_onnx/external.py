@@ -11,9 +11,11 @@ itself, before any framework opens the model.
 The model is read as raw protobuf through ``mmap`` (no onnx import, no copy of
 the weights): tensors are found in graph initializers, sparse initializers,
 node attributes (``Constant`` values, subgraphs of ``If``/``Loop``/``Scan``),
-functions and training info. A model whose bytes never contain the key
-``location`` cannot reference external data (the key is mandatory), which
-lets the common case skip the walk.
+functions and training info. Graphs and tensors are walked field by field,
+skipping tensor payloads by their length, so a 100 MB initializer costs a few
+reads. Nodes are many and small: a node whose bytes do not contain the text
+``location`` (the mandatory key of an external reference, whatever varint
+encodes its length) cannot hold one, so it is skipped after a C-speed search.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from .detect import read_varint
 
 __all__ = ["ExternalRef", "check_external_data", "external_refs"]
 
-_LOCATION_KEY = b"\x0a\x08location"  # field 1 (key), length 8, "location"
+_LOCATION = b"location"
+# Small, numerous messages: searched for _LOCATION before being walked.
+_SCREENED = frozenset({"node", "attribute", "function", "training"})
 
 # message kind -> {field number: nested message kind}
 _NESTED: dict[str, dict[int, str]] = {
@@ -114,17 +118,19 @@ def _tensor_ref(buf: memoryview, start: int, end: int) -> ExternalRef | None:
     return ExternalRef(name, entries.get("location"), number_of("offset"), number_of("length"))
 
 
-def _walk(buf: memoryview, kind: str, start: int, end: int) -> Iterator[ExternalRef]:
+def _walk(mm: mmap.mmap, buf: memoryview, kind: str, start: int, end: int) -> Iterator[ExternalRef]:
     if kind == "tensor":
         ref = _tensor_ref(buf, start, end)
         if ref is not None:
             yield ref
         return
+    if kind in _SCREENED and mm.find(_LOCATION, start, end) < 0:
+        return
     nested = _NESTED[kind]
     for number, wire, s, e in _fields(buf, start, end):
         child = nested.get(number)
         if child is not None and wire == 2:
-            yield from _walk(buf, child, s, e)
+            yield from _walk(mm, buf, child, s, e)
 
 
 def external_refs(path: Path) -> list[ExternalRef]:
@@ -136,11 +142,9 @@ def external_refs(path: Path) -> list[ExternalRef]:
     if size == 0:
         return []
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        if mm.find(_LOCATION_KEY) < 0:
-            return []
         view = memoryview(mm)
         try:
-            return list(_walk(view, "model", 0, size))
+            return list(_walk(mm, view, "model", 0, size))
         except ValueError as exc:
             raise MetadataError(
                 f"is not a well-formed ONNX protobuf: {exc}", file=str(path)

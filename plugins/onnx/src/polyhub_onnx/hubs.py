@@ -93,7 +93,8 @@ class HubSpec:
         manifest itself is a plain file on the raw host.
         """
         if self.kind == "local":
-            return str(Path(self.base, *relative.split("/")))
+            # String joins, not Path: listing builds two of these per entry.
+            return self.base.rstrip(os.sep) + os.sep + relative.replace("/", os.sep)
         quoted = quote(relative, safe="/")
         if self.kind == "url":
             return f"{self.base}/{quoted}"
