@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from polyhub_mindspore.demo import TINY_NET_SOURCE, card_text, make_tiny_models, sha256_of
 
 # shared/ sits next to the repository root: <root>/../shared/realdata.
@@ -26,7 +25,9 @@ MSHUB = REALDATA / "mindspore-hub"
 def pytest_configure(config: pytest.Config) -> None:
     # MindSpore's own deprecated calls (threading.getName at exit, numpy aliases, ...).
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:mindspore.*")
-    config.addinivalue_line("filterwarnings", "ignore:getName\\(\\) is deprecated:DeprecationWarning")
+    config.addinivalue_line(
+        "filterwarnings", "ignore:getName\\(\\) is deprecated:DeprecationWarning"
+    )
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:onnx.*")
     config.addinivalue_line("filterwarnings", "ignore::UserWarning:mindspore.*")
 
@@ -38,7 +39,12 @@ def polyhub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("POLYHUB_HOME", str(home))
     monkeypatch.setenv("POLYHUB_DISABLE_PROGRESS_BARS", "1")
     monkeypatch.setenv("POLYHUB_RETRIES", "0")
-    for name in ("POLYHUB_MINDSPORE_HUB", "POLYHUB_MIRRORS", "POLYHUB_TRUSTED_REPOS", "POLYHUB_OFFLINE"):
+    for name in (
+        "POLYHUB_MINDSPORE_HUB",
+        "POLYHUB_MIRRORS",
+        "POLYHUB_TRUSTED_REPOS",
+        "POLYHUB_OFFLINE",
+    ):
         monkeypatch.delenv(name, raising=False)
     return home
 
@@ -46,7 +52,9 @@ def polyhub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def realdata() -> Path:
     if not MSHUB.is_dir():
-        pytest.skip(f"the real MindSpore Hub cards are not here ({MSHUB}); they live in shared/realdata")
+        pytest.skip(
+            f"the real MindSpore Hub cards are not here ({MSHUB}); they live in shared/realdata"
+        )
     return MSHUB
 
 
@@ -107,7 +115,7 @@ def commit_all(repo: Path, message: str = "c") -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-CONF = '''\
+CONF = """\
 import src
 import src.net as net_module
 
@@ -117,7 +125,7 @@ def create_network(name, *args, **kwargs):
         net.repo_marker = src.MARKER
         return net
     raise NotImplementedError(name)
-'''
+"""
 
 
 @pytest.fixture
@@ -128,7 +136,9 @@ def make_code_repo(tmp_path: Path) -> Callable[..., Path]:
     ``marker``: a constant in src/ that tells two repos' modules apart.
     """
 
-    def make(name: str = "models", *, sub: str = "", canary: Path | None = None, marker: str = "") -> Path:
+    def make(
+        name: str = "models", *, sub: str = "", canary: Path | None = None, marker: str = ""
+    ) -> Path:
         repo = tmp_path / "repos" / name
         folder = repo / sub if sub else repo
         (folder / "src").mkdir(parents=True)
@@ -183,4 +193,6 @@ def h() -> object:
     """Helpers for tests (pytest's importlib mode keeps conftest out of imports)."""
     import types
 
-    return types.SimpleNamespace(write_card=write_card, git=git, commit_all=commit_all, card_text=card_text)
+    return types.SimpleNamespace(
+        write_card=write_card, git=git, commit_all=commit_all, card_text=card_text
+    )

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from polyhub import Address, MetadataError
 from polyhub_mindspore.card import build_card, read_card
 from polyhub_mindspore.demo import card_text
@@ -21,7 +20,11 @@ def _card(text: str):
 
 
 def _base(**changes: str) -> str:
-    text = card_text(name="Tiny", assets=[("ckpt", "https://h.example/x/tiny.ckpt", "A" * 64)], mindspore_version="1.10")
+    text = card_text(
+        name="Tiny",
+        assets=[("ckpt", "https://h.example/x/tiny.ckpt", "A" * 64)],
+        mindspore_version="1.10",
+    )
     for key, value in changes.items():
         text = re.sub(rf"^{key}:.*$", f"{key}: {value}", text, count=1, flags=re.M)
     return text
@@ -46,7 +49,9 @@ def test_value_with_colon_is_kept_as_text():
 
 
 def test_links_lose_their_angle_brackets_and_hash_is_lower_case():
-    card = _card(_base(**{"repo-link": "<https://gitee.com/mindspore/models/tree/r1.6/official/cv/lenet>"}))
+    card = _card(
+        _base(**{"repo-link": "<https://gitee.com/mindspore/models/tree/r1.6/official/cv/lenet>"})
+    )
     assert card.assets[0].url == "https://h.example/x/tiny.ckpt"
     assert card.assets[0].sha256 == "a" * 64
     assert card.code is not None
@@ -131,7 +136,12 @@ def _all_cards(tree: Path) -> tuple[int, list[MetadataError], int]:
         if uid.is_cn and (tree / uid.twin().relpath).is_file():
             source, twin = tree / uid.twin().relpath, str(path)
         try:
-            card = build_card(read_card(source.read_text(encoding="utf-8"), str(source)), uid, Address("mindspore", str(uid)), twin_of=twin)
+            card = build_card(
+                read_card(source.read_text(encoding="utf-8"), str(source)),
+                uid,
+                Address("mindspore", str(uid)),
+                twin_of=twin,
+            )
         except MetadataError as exc:
             assert exc.file and exc.line and exc.field, f"incomplete error: {exc}"
             errors.append(exc)
@@ -166,5 +176,7 @@ def test_real_quirky_cards(realdata: Path):
     ten = next((realdata / "assets/mindspore/1.10").glob("*.md"))
     uid10 = uid_from_relpath(ten.relative_to(realdata / "assets").as_posix())
     assert uid10 is not None
-    card10 = build_card(read_card(ten.read_text(), str(ten)), uid10, Address("mindspore", str(uid10)))
+    card10 = build_card(
+        read_card(ten.read_text(), str(ten)), uid10, Address("mindspore", str(uid10))
+    )
     assert card10.metadata["mindspore-version"] == "1.10"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
-
 import polyhub
 import polyhub_mindspore.compat.hub as mshub
+import pytest
 from polyhub_mindspore.demo import card_text
 
 
@@ -41,14 +40,15 @@ def test_load_current_and_legacy_uids(ckpt_hub: Path, tiny):
 
 def test_load_weights_both_generations(ckpt_hub: Path, tiny):
     import mindspore
-
     from polyhub_mindspore.tinynet import TinyDense
 
     params = mshub.load_weights("mindspore/2.10/tiny_ckpt")
     assert set(params) >= {"fc.weight", "fc.bias"}
     net = TinyDense()
     assert mshub.load_weights(net, "mindspore/cpu/2.10/tiny_legacy") is None
-    np.testing.assert_allclose(net.fc.bias.asnumpy(), mindspore.load_checkpoint(str(tiny["ckpt"]))["fc.bias"].asnumpy())
+    np.testing.assert_allclose(
+        net.fc.bias.asnumpy(), mindspore.load_checkpoint(str(tiny["ckpt"]))["fc.bias"].asnumpy()
+    )
 
 
 def test_local_source_and_bad_arguments(ckpt_hub: Path):

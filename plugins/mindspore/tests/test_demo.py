@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import polyhub
+import pytest
 from polyhub_mindspore.demo import build_demo
 
 
@@ -25,7 +24,9 @@ def test_demo_loads_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, h)
     try:
         base = f"http://127.0.0.1:{httpd.server_address[1]}"
         for key, value in case.env.items():
-            monkeypatch.setenv(key, value.replace("{base_url}", base).replace("{directory}", str(directory)))
+            monkeypatch.setenv(
+                key, value.replace("{base_url}", base).replace("{directory}", str(directory))
+            )
         model = polyhub.load(case.address, **case.options)
         line = case.run(model)
     finally:

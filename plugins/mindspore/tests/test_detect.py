@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from polyhub_mindspore.detect import detect_format
 
 

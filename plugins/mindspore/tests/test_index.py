@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 import polyhub
+import pytest
 from polyhub_mindspore.demo import card_text
 
 
@@ -21,15 +20,28 @@ def test_list_real_tree_with_filters(realdata: Path):
     files = list((realdata / "assets").rglob("*.md"))
     assert len(everything) == len(files)  # every current card parses
     v110 = polyhub.list_models("mindspore", hub=str(realdata), mindspore_version="1.10")
-    expected = {p.stem for p in files if _field(p, "mindspore-version") == "1.10" and not p.stem.endswith("_cn")}
+    expected = {
+        p.stem
+        for p in files
+        if _field(p, "mindspore-version") == "1.10" and not p.stem.endswith("_cn")
+    }
     assert expected and expected <= {c.name for c in v110}
     assert all(c.metadata["mindspore-version"] == "1.10" for c in v110)
-    noah_gpu = polyhub.list_models("mindspore", hub=str(realdata), publisher="noah-cvlab", backend="gpu")
-    assert noah_gpu and all(c.publisher == "noah-cvlab" and "gpu" in c.metadata["backends"] for c in noah_gpu)
+    noah_gpu = polyhub.list_models(
+        "mindspore", hub=str(realdata), publisher="noah-cvlab", backend="gpu"
+    )
+    assert noah_gpu and all(
+        c.publisher == "noah-cvlab" and "gpu" in c.metadata["backends"] for c in noah_gpu
+    )
     assert len(noah_gpu) >= len(list((realdata / "assets/noah-cvlab/gpu").rglob("*.md")))
     nlp = polyhub.list_models("mindspore", hub=str(realdata), module_type="nlp", file_format="ckpt")
-    assert nlp and all(c.metadata["module-type-main"] == "nlp" and any(a.format == "ckpt" for a in c.assets) for c in nlp)
-    mnist = polyhub.list_models("mindspore", hub=str(realdata), dataset="mnist", used_for="inference")
+    assert nlp and all(
+        c.metadata["module-type-main"] == "nlp" and any(a.format == "ckpt" for a in c.assets)
+        for c in nlp
+    )
+    mnist = polyhub.list_models(
+        "mindspore", hub=str(realdata), dataset="mnist", used_for="inference"
+    )
     assert "lenet_mnist" in {c.name for c in mnist}
     assert {(c.dataset or "").lower() for c in mnist} == {"mnist"}
     # Listing downloaded nothing and built one index file.
@@ -43,7 +55,9 @@ def test_unknown_filter_is_a_type_error(realdata: Path):
         polyhub.list_models("mindspore", hub=str(realdata), colour="red")
 
 
-def test_git_hub_lists_offline_after_first_fetch(hub_root: Path, h, monkeypatch: pytest.MonkeyPatch):
+def test_git_hub_lists_offline_after_first_fetch(
+    hub_root: Path, h, monkeypatch: pytest.MonkeyPatch
+):
     h.write_card(hub_root, "mindspore/2.10/one", card_text(name="One", assets=[]))
     h.write_card(hub_root, "mindspore/2.10/broken", "# broken\n\n---\nmodel-name: [\n---\n")
     h.git(hub_root, "init", "-q", "-b", "master")

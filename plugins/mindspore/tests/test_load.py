@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
-
 import polyhub
+import pytest
 from polyhub_mindspore.demo import card_text
 
 X = np.arange(4, dtype=np.float32).reshape(1, 4)
@@ -30,7 +29,11 @@ def _run(model: Any) -> np.ndarray:
 
 def test_mindir_from_local_hub_runs_like_mindspore(hub_root, h, publish, tiny):
     url, sha = publish("mindir")
-    h.write_card(hub_root, "mindspore/2.5/tiny_mindir", card_text(name="TinyDense", assets=[("mindir", url, sha)]))
+    h.write_card(
+        hub_root,
+        "mindspore/2.5/tiny_mindir",
+        card_text(name="TinyDense", assets=[("mindir", url, sha)]),
+    )
     net = polyhub.load("mindspore:mindspore/2.5/tiny_mindir", hub=str(hub_root), device="cpu")
     from mindspore import nn
 
@@ -38,12 +41,20 @@ def test_mindir_from_local_hub_runs_like_mindspore(hub_root, h, publish, tiny):
     np.testing.assert_allclose(_run(net), _reference(tiny), rtol=1e-6)
 
 
-def test_ckpt_with_code_repo_builds_the_network_and_loads_weights(hub_root, h, publish, tiny, make_code_repo):
+def test_ckpt_with_code_repo_builds_the_network_and_loads_weights(
+    hub_root, h, publish, tiny, make_code_repo
+):
     repo = make_code_repo()
     url, sha = publish("ckpt")
     link = f"file://{repo}/tree/main"
-    h.write_card(hub_root, "mindspore/2.10/tiny_ckpt", card_text(name="TinyDense", assets=[("ckpt", url, sha)], repo_link=link))
-    net = polyhub.load("mindspore:mindspore/2.10/tiny_ckpt", hub=str(hub_root), device="cpu", trust_repo=True)
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/tiny_ckpt",
+        card_text(name="TinyDense", assets=[("ckpt", url, sha)], repo_link=link),
+    )
+    net = polyhub.load(
+        "mindspore:mindspore/2.10/tiny_ckpt", hub=str(hub_root), device="cpu", trust_repo=True
+    )
     from mindspore import nn
 
     assert isinstance(net, nn.Cell) and not isinstance(net, nn.GraphCell)
@@ -52,16 +63,38 @@ def test_ckpt_with_code_repo_builds_the_network_and_loads_weights(hub_root, h, p
 
 def test_model_kwargs_reach_create_network(hub_root, h, make_code_repo):
     repo = make_code_repo()
-    h.write_card(hub_root, "mindspore/2.10/code_only", card_text(name="TinyDense", assets=[], repo_link=f"file://{repo}"))
-    net = polyhub.load("mindspore:mindspore/2.10/code_only", hub=str(hub_root), device="cpu", trust_repo=True, num_classes=7)
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/code_only",
+        card_text(name="TinyDense", assets=[], repo_link=f"file://{repo}"),
+    )
+    net = polyhub.load(
+        "mindspore:mindspore/2.10/code_only",
+        hub=str(hub_root),
+        device="cpu",
+        trust_repo=True,
+        num_classes=7,
+    )
     assert _run(net).shape == (1, 7)
 
 
 def test_pretrained_false_downloads_nothing(hub_root, h, make_code_repo, server):
     repo = make_code_repo()
     missing = f"{server.url}/files/never-published.ckpt"
-    h.write_card(hub_root, "mindspore/2.10/tiny", card_text(name="TinyDense", assets=[("ckpt", missing, "0" * 64)], repo_link=f"file://{repo}"))
-    net = polyhub.load("mindspore:mindspore/2.10/tiny", hub=str(hub_root), device="cpu", trust_repo=True, pretrained=False)
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/tiny",
+        card_text(
+            name="TinyDense", assets=[("ckpt", missing, "0" * 64)], repo_link=f"file://{repo}"
+        ),
+    )
+    net = polyhub.load(
+        "mindspore:mindspore/2.10/tiny",
+        hub=str(hub_root),
+        device="cpu",
+        trust_repo=True,
+        pretrained=False,
+    )
     assert _run(net).shape == (1, 3)
 
 
@@ -71,20 +104,34 @@ def test_two_repos_with_src_packages_do_not_collide(hub_root, h, publish, make_c
     url, sha = publish("ckpt")
     a = make_code_repo("a", marker="repo-a")
     b = make_code_repo("b", sub="official/cv/tiny", marker="repo-b")
-    h.write_card(hub_root, "mindspore/2.10/a", card_text(name="TinyDense", assets=[("ckpt", url, sha)], repo_link=f"file://{a}"))
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/a",
+        card_text(name="TinyDense", assets=[("ckpt", url, sha)], repo_link=f"file://{a}"),
+    )
     h.write_card(
         hub_root,
         "mindspore/2.10/b",
-        card_text(name="TinyDense", assets=[("ckpt", url, sha)], repo_link=f"file://{b}/tree/main/official/cv/tiny"),
+        card_text(
+            name="TinyDense",
+            assets=[("ckpt", url, sha)],
+            repo_link=f"file://{b}/tree/main/official/cv/tiny",
+        ),
     )
     path_before, src_before = list(sys.path), sys.modules.get("src")
-    net_a = polyhub.load("mindspore:mindspore/2.10/a", hub=str(hub_root), device="cpu", trust_repo=True)
-    net_b = polyhub.load("mindspore:mindspore/2.10/b", hub=str(hub_root), device="cpu", trust_repo=True)
+    net_a = polyhub.load(
+        "mindspore:mindspore/2.10/a", hub=str(hub_root), device="cpu", trust_repo=True
+    )
+    net_b = polyhub.load(
+        "mindspore:mindspore/2.10/b", hub=str(hub_root), device="cpu", trust_repo=True
+    )
     assert (net_a.repo_marker, net_b.repo_marker) == ("repo-a", "repo-b")
     assert "/official/cv/tiny/" in type(net_b).construct.__code__.co_filename
     assert type(net_a) is not type(net_b)
     # A second load of the first model still sees its own src package.
-    again = polyhub.load("mindspore:mindspore/2.10/a", hub=str(hub_root), device="cpu", trust_repo=True)
+    again = polyhub.load(
+        "mindspore:mindspore/2.10/a", hub=str(hub_root), device="cpu", trust_repo=True
+    )
     assert again.repo_marker == "repo-a"
     assert sys.path == path_before and sys.modules.get("src") is src_before
 
@@ -93,7 +140,11 @@ def test_untrusted_code_repo_never_runs(hub_root, h, publish, make_code_repo, tm
     canary = tmp_path / "canary"
     repo = make_code_repo(canary=canary)
     url, sha = publish("ckpt")
-    h.write_card(hub_root, "mindspore/2.10/evil", card_text(name="TinyDense", assets=[("ckpt", url, sha)], repo_link=f"file://{repo}"))
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/evil",
+        card_text(name="TinyDense", assets=[("ckpt", url, sha)], repo_link=f"file://{repo}"),
+    )
     with pytest.raises(polyhub.UntrustedError, match="not trusted"):
         polyhub.load("mindspore:mindspore/2.10/evil", hub=str(hub_root), device="cpu")
     assert not canary.exists()
@@ -109,20 +160,32 @@ def test_untrusted_code_repo_never_runs(hub_root, h, publish, make_code_repo, tm
 def test_wrong_sha256_is_refused_and_nothing_loads(hub_root, h, publish):
     url, sha = publish("mindir")
     wrong = sha[::-1]
-    h.write_card(hub_root, "mindspore/2.10/bad", card_text(name="TinyDense", assets=[("mindir", url, wrong)]))
+    h.write_card(
+        hub_root, "mindspore/2.10/bad", card_text(name="TinyDense", assets=[("mindir", url, wrong)])
+    )
     with pytest.raises(polyhub.HashMismatchError) as info:
         polyhub.load("mindspore:mindspore/2.10/bad", hub=str(hub_root), device="cpu")
     assert info.value.expected == wrong and info.value.actual == sha
 
 
 def test_asset_url_that_404s(hub_root, h, server):
-    h.write_card(hub_root, "mindspore/2.10/gone", card_text(name="TinyDense", assets=[("mindir", f"{server.url}/files/gone.mindir", "a" * 64)]))
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/gone",
+        card_text(
+            name="TinyDense", assets=[("mindir", f"{server.url}/files/gone.mindir", "a" * 64)]
+        ),
+    )
     with pytest.raises(polyhub.DownloadError, match="404"):
         polyhub.load("mindspore:mindspore/2.10/gone", hub=str(hub_root), device="cpu")
 
 
 def test_air_only_card_on_cpu_says_what_exists(hub_root, h, server):
-    h.write_card(hub_root, "mindspore/2.10/aironly", card_text(name="TinyDense", assets=[("air", f"{server.url}/files/x.air", "b" * 64)]))
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/aironly",
+        card_text(name="TinyDense", assets=[("air", f"{server.url}/files/x.air", "b" * 64)]),
+    )
     with pytest.raises(polyhub.UnsupportedError) as info:
         polyhub.load("mindspore:mindspore/2.10/aironly", hub=str(hub_root), device="cpu")
     text = str(info.value)
@@ -146,7 +209,11 @@ def test_mslite_without_mindspore_lite_says_so(hub_root, h, server):
 
     if importlib.util.find_spec("mindspore_lite") is not None:
         pytest.skip("mindspore-lite is installed here")
-    h.write_card(hub_root, "mindspore/2.10/lite", card_text(name="TinyDense", assets=[("mslite", f"{server.url}/files/x.ms", "d" * 64)]))
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/lite",
+        card_text(name="TinyDense", assets=[("mslite", f"{server.url}/files/x.ms", "d" * 64)]),
+    )
     with pytest.raises(polyhub.UnsupportedError, match="mindspore-lite"):
         polyhub.load("mindspore:mindspore/2.10/lite", hub=str(hub_root), device="cpu")
 
@@ -156,7 +223,11 @@ def test_onnx_asset_loads_through_the_onnx_plugin(hub_root, h, publish, tiny):
     if "onnx" not in polyhub.api.default_plugins().formats:
         pytest.skip("polyhub-onnx registers no onnx format yet")
     url, sha = publish("onnx")
-    h.write_card(hub_root, "mindspore/2.10/tiny_onnx", card_text(name="TinyDense", assets=[("onnx", url, sha)]))
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/tiny_onnx",
+        card_text(name="TinyDense", assets=[("onnx", url, sha)]),
+    )
     sess = polyhub.load("mindspore:mindspore/2.10/tiny_onnx", hub=str(hub_root), device="cpu")
     (out,) = sess.run(None, {sess.get_inputs()[0].name: X})
     np.testing.assert_allclose(out, _reference(tiny), rtol=1e-5)
@@ -164,13 +235,25 @@ def test_onnx_asset_loads_through_the_onnx_plugin(hub_root, h, publish, tiny):
 
 def test_card_for_another_mindspore_version_warns(hub_root, h, publish):
     url, sha = publish("mindir")
-    h.write_card(hub_root, "mindspore/1.6/old", card_text(name="TinyDense", assets=[("mindir", url, sha)], mindspore_version="1.6"))
+    h.write_card(
+        hub_root,
+        "mindspore/1.6/old",
+        card_text(name="TinyDense", assets=[("mindir", url, sha)], mindspore_version="1.6"),
+    )
     with pytest.warns(polyhub.PolyhubWarning, match="MindSpore 1.6"):
         polyhub.load("mindspore:mindspore/1.6/old", hub=str(hub_root), device="cpu")
 
 
 def test_a_card_claiming_ckpt_for_a_mindir_file_is_caught(hub_root, h, publish, make_code_repo):
     url, sha = publish("mindir")
-    h.write_card(hub_root, "mindspore/2.10/liar", card_text(name="TinyDense", assets=[("ckpt", url, sha)], repo_link=f"file://{make_code_repo()}"))
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/liar",
+        card_text(
+            name="TinyDense", assets=[("ckpt", url, sha)], repo_link=f"file://{make_code_repo()}"
+        ),
+    )
     with pytest.raises(polyhub.MetadataError, match="mindir"):
-        polyhub.load("mindspore:mindspore/2.10/liar", hub=str(hub_root), device="cpu", trust_repo=True)
+        polyhub.load(
+            "mindspore:mindspore/2.10/liar", hub=str(hub_root), device="cpu", trust_repo=True
+        )

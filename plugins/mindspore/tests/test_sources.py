@@ -6,9 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
-
 import polyhub
+import pytest
 from polyhub_mindspore.demo import card_text
 
 
@@ -32,7 +31,9 @@ def test_legacy_address_forms_name_the_same_card(legacy_hub: Path, realdata: Pat
     short = polyhub.info("mindspore:ascend/1.0/alexnet_v1_cifar10", hub=str(legacy_hub))
     full = polyhub.info("mindspore:mindspore/ascend/1.0/alexnet_v1_cifar10", hub=str(legacy_hub))
     assert short == full
-    assert str(full.address) == f"mindspore:mindspore/ascend/1.0/alexnet_v1_cifar10?hub={legacy_hub}"
+    assert (
+        str(full.address) == f"mindspore:mindspore/ascend/1.0/alexnet_v1_cifar10?hub={legacy_hub}"
+    )
     assert polyhub.info(full.address) == full
     expected = _sha_in(realdata / "assets-legacy/mindspore/ascend/1.0/alexnet_v1_cifar10.md")
     assert [a.sha256 for a in full.assets] == [expected]
@@ -61,7 +62,7 @@ def test_current_and_noah_cards_and_cn_twins(realdata: Path):
 
 
 def test_missing_card_and_unsafe_uid(realdata: Path):
-    with pytest.raises(polyhub.ModelNotFoundError, match="r1.6"):
+    with pytest.raises(polyhub.ModelNotFoundError, match=r"r1\.6"):
         polyhub.info("mindspore:ascend/1.0/alexnet_v1_cifar10", hub=str(realdata))
     with pytest.raises(polyhub.ModelNotFoundError):
         polyhub.info("mindspore:mindspore/1.6/..", hub=str(realdata))
@@ -77,7 +78,9 @@ def test_git_hub_with_revision_pin(hub_root: Path, h, tmp_path: Path):
     assert polyhub.info("mindspore:mindspore/2.10/tiny", hub=url).version == "2.0"
     assert polyhub.info(f"mindspore:mindspore/2.10/tiny@{first}", hub=url).version == "1.0"
     # A local clone with a revision is read through git, too.
-    assert polyhub.info(f"mindspore:mindspore/2.10/tiny@{first}", hub=str(hub_root)).version == "1.0"
+    assert (
+        polyhub.info(f"mindspore:mindspore/2.10/tiny@{first}", hub=str(hub_root)).version == "1.0"
+    )
     with pytest.raises(polyhub.RevisionNotFoundError):
         polyhub.info("mindspore:mindspore/2.10/tiny@no-such-branch", hub=url)
 
@@ -86,14 +89,20 @@ def test_default_hub_through_a_mirror(hub_root: Path, h, monkeypatch: pytest.Mon
     h.write_card(hub_root, "mindspore/2.10/tiny", card_text(name="Tiny", assets=[]))
     h.git(hub_root, "init", "-q", "-b", "master")
     h.commit_all(hub_root)
-    monkeypatch.setenv("POLYHUB_MIRRORS", f"https://gitee.com/mindspore/hub.git=file://{hub_root}/.git")
+    monkeypatch.setenv(
+        "POLYHUB_MIRRORS", f"https://gitee.com/mindspore/hub.git=file://{hub_root}/.git"
+    )
     card = polyhub.info("mindspore:mindspore/2.10/tiny")
     assert card.metadata["model-name"] == "Tiny"
 
 
-def test_http_hub_env_and_offline(hub_root: Path, h, server, monkeypatch: pytest.MonkeyPatch, publish):
+def test_http_hub_env_and_offline(
+    hub_root: Path, h, server, monkeypatch: pytest.MonkeyPatch, publish
+):
     url, sha = publish("mindir")
-    h.write_card(hub_root, "mindspore/2.10/tiny", card_text(name="Tiny", assets=[("mindir", url, sha)]))
+    h.write_card(
+        hub_root, "mindspore/2.10/tiny", card_text(name="Tiny", assets=[("mindir", url, sha)])
+    )
     shutil.copytree(hub_root / "mshub_res", server.root / "hub" / "mshub_res")
     monkeypatch.setenv("POLYHUB_MINDSPORE_HUB", f"{server.url}/hub")
     net = polyhub.load("mindspore:mindspore/2.10/tiny", device="cpu")
@@ -110,11 +119,15 @@ def test_http_hub_env_and_offline(hub_root: Path, h, server, monkeypatch: pytest
 def test_card_url_addresses(hub_root: Path, h, server, monkeypatch: pytest.MonkeyPatch):
     h.write_card(hub_root, "mindspore/2.10/tiny", card_text(name="Tiny", assets=[]))
     shutil.copytree(hub_root / "mshub_res", server.root / "raw" / "master" / "mshub_res")
-    direct = polyhub.info(f"mindspore:{server.url}/raw/master/mshub_res/assets/mindspore/2.10/tiny.md")
+    direct = polyhub.info(
+        f"mindspore:{server.url}/raw/master/mshub_res/assets/mindspore/2.10/tiny.md"
+    )
     assert direct.name == "tiny" and direct.metadata["uid"] == "mindspore/2.10/tiny"
     # The page URL users copy from gitee, through a mirror.
     monkeypatch.setenv("POLYHUB_MIRRORS", f"https://gitee.com/mindspore/hub/raw={server.url}/raw")
-    page = polyhub.info("mindspore:https://gitee.com/mindspore/hub/blob/master/mshub_res/assets/mindspore/2.10/tiny.md")
+    page = polyhub.info(
+        "mindspore:https://gitee.com/mindspore/hub/blob/master/mshub_res/assets/mindspore/2.10/tiny.md"
+    )
     assert page.metadata["uid"] == "mindspore/2.10/tiny" and page.assets == direct.assets
     local = polyhub.info(f"mindspore:file://{hub_root}/mshub_res/assets/mindspore/2.10/tiny.md")
     assert local.metadata["model-name"] == "Tiny"

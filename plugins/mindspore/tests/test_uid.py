@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from polyhub import ModelNotFoundError
 from polyhub_mindspore.uid import Uid, check_filename, parse_uid, uid_from_relpath
 
@@ -12,9 +11,15 @@ from polyhub_mindspore.uid import Uid, check_filename, parse_uid, uid_from_relpa
     ("path", "uid"),
     [
         ("ascend/1.0/alexnet_v1_cifar10", Uid("mindspore", "1.0", "alexnet_v1_cifar10", "ascend")),
-        ("mindspore/ascend/1.0/alexnet_v1_cifar10", Uid("mindspore", "1.0", "alexnet_v1_cifar10", "ascend")),
+        (
+            "mindspore/ascend/1.0/alexnet_v1_cifar10",
+            Uid("mindspore", "1.0", "alexnet_v1_cifar10", "ascend"),
+        ),
         ("mindspore/1.6/lenet_mnist", Uid("mindspore", "1.6", "lenet_mnist")),
-        ("noah-cvlab/gpu/1.8/ofakd_v1.0_imagenet2012", Uid("noah-cvlab", "1.8", "ofakd_v1.0_imagenet2012", "gpu")),
+        (
+            "noah-cvlab/gpu/1.8/ofakd_v1.0_imagenet2012",
+            Uid("noah-cvlab", "1.8", "ofakd_v1.0_imagenet2012", "gpu"),
+        ),
         ("1.6/lenet_mnist.md", Uid("mindspore", "1.6", "lenet_mnist")),
     ],
 )

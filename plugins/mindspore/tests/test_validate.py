@@ -29,8 +29,12 @@ def test_a_good_card_with_a_mindir_asset_passes(hub_root: Path, h):
 def test_problems_name_file_line_and_field(hub_root: Path, h):
     card = _good(hub_root, h)
     text = card.read_text()
-    text = text.replace("used-for: inference", "used-for: fun").replace("asset-sha256:", "asset_sha256:")
-    text = text.replace("train-backend: cpu", "train-backend: tpu").replace("fine-tunable: True", "fine-tunable: maybe")
+    text = text.replace("used-for: inference", "used-for: fun").replace(
+        "asset-sha256:", "asset_sha256:"
+    )
+    text = text.replace("train-backend: cpu", "train-backend: tpu").replace(
+        "fine-tunable: True", "fine-tunable: maybe"
+    )
     text = re.sub(r"^license:.*\n", "", text, flags=re.M)
     card.write_text(text)
     problems = validate_path(card)
@@ -39,7 +43,9 @@ def test_problems_name_file_line_and_field(hub_root: Path, h):
     assert "misspelt" in by_field["asset_sha256"].message
     assert text.splitlines()[by_field["asset_sha256"].line - 1].strip().startswith("asset_sha256:")
     assert "asset[0].asset-sha256" not in by_field  # not also reported as missing
-    assert by_field["used-for"].line == next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("used-for"))
+    assert by_field["used-for"].line == next(
+        i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("used-for")
+    )
     assert {"train-backend", "fine-tunable", "license"} <= set(by_field)
     assert all(p.file == str(card) for p in problems)
     assert str(by_field["used-for"]).startswith(f"{card}:{by_field['used-for'].line}: used-for: ")
@@ -49,9 +55,17 @@ def test_location_rules(tmp_path: Path, hub_root: Path, h):
     loose = tmp_path / "tiny.md"
     loose.write_text(card_text(name="Tiny", assets=[]))
     assert any(p.field == "location" for p in validate_path(loose) or [])
-    wrong_backend = h.write_card(hub_root, "mindspore/tpu/2.5/tiny", card_text(name="Tiny", assets=[], mindspore_version="2.5"))
-    assert any(p.field == "location" and "tpu" in p.message for p in validate_path(wrong_backend) or [])
-    wrong_version = h.write_card(hub_root, "mindspore/1.8/tiny", card_text(name="Tiny", assets=[], mindspore_version="2.5"))
+    wrong_backend = h.write_card(
+        hub_root,
+        "mindspore/tpu/2.5/tiny",
+        card_text(name="Tiny", assets=[], mindspore_version="2.5"),
+    )
+    assert any(
+        p.field == "location" and "tpu" in p.message for p in validate_path(wrong_backend) or []
+    )
+    wrong_version = h.write_card(
+        hub_root, "mindspore/1.8/tiny", card_text(name="Tiny", assets=[], mindspore_version="2.5")
+    )
     assert any(p.field == "mindspore-version" for p in validate_path(wrong_version) or [])
 
 

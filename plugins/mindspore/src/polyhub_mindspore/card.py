@@ -28,15 +28,14 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
-
 from polyhub import Address, Asset, CodeRef, MetadataError, ModelCard
 from polyhub.git import repo_id_from_url
 
 from .uid import Uid, check_filename, check_segment
 
 __all__ = [
-    "FILE_FORMATS",
     "CODE_KIND",
+    "FILE_FORMATS",
     "RawCard",
     "build_card",
     "parse_repo_link",
@@ -160,7 +159,7 @@ def read_card(text: str, file: str) -> RawCard:
             key_lines[m.group(1)] = first + offset + 1
         fixed.append(new)
     try:
-        data = yaml.load("\n".join(fixed), Loader=_TextLoader)  # noqa: S506 (a SafeLoader)
+        data = yaml.load("\n".join(fixed), Loader=_TextLoader)
     except yaml.YAMLError as exc:
         # An unclosed construct is noticed lines later; where it opened is the useful line.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
@@ -288,7 +287,9 @@ def _asset(entry: Any, index: int, raw: RawCard) -> Asset:
         )
     link = _text(entry.get("asset-link"))
     if not link:
-        raise MetadataError("the asset has no asset-link", file=raw.file, line=line, field=f"{where}.asset-link")
+        raise MetadataError(
+            "the asset has no asset-link", file=raw.file, line=line, field=f"{where}.asset-link"
+        )
     parts = urlsplit(link)
     if parts.scheme not in ("http", "https", "file"):
         raise MetadataError(
@@ -301,7 +302,9 @@ def _asset(entry: Any, index: int, raw: RawCard) -> Asset:
     try:
         check_filename(basename, "asset file name")
     except Exception as exc:
-        raise MetadataError(str(exc), file=raw.file, line=line, field=f"{where}.asset-link") from None
+        raise MetadataError(
+            str(exc), file=raw.file, line=line, field=f"{where}.asset-link"
+        ) from None
     fmt = (_text(entry.get("file-format")) or "").lower().lstrip(".") or None
     if fmt is not None and fmt not in FILE_FORMATS:
         raise MetadataError(
@@ -338,7 +341,9 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def build_card(raw: RawCard, uid: Uid, address: Address, *, twin_of: str | None = None) -> ModelCard:
+def build_card(
+    raw: RawCard, uid: Uid, address: Address, *, twin_of: str | None = None
+) -> ModelCard:
     """Build the :class:`ModelCard` of ``raw``, the card of ``uid``.
 
     :param twin_of: for a ``_cn`` card read through its English twin, the ``_cn`` file.

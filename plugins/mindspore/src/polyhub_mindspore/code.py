@@ -22,7 +22,7 @@ from polyhub.isolation import RepoImporter
 
 from .uid import UnsafeUidError, check_segment
 
-__all__ = ["CONF_FILE", "create_network", "code_root"]
+__all__ = ["CONF_FILE", "code_root", "create_network"]
 
 CONF_FILE = "mindspore_hub_conf.py"
 
@@ -75,7 +75,9 @@ def _conf_module(folder: Path, commit: str) -> tuple[RepoImporter, ModuleType]:
     return _IMPORTERS[key]
 
 
-def create_network(card: ModelCard, context: Context, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def create_network(
+    card: ModelCard, context: Context, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     """Build the card's network with its repository's ``create_network`` (trusted repos only).
 
     :raises polyhub.UntrustedError: the repository is not trusted (nothing of it ran).
@@ -101,7 +103,7 @@ def create_network(card: ModelCard, context: Context, args: tuple[Any, ...], kwa
         )
     with importer.active():
         net = factory(code.entry, *args, **kwargs)
-    from mindspore import nn
+    from mindspore import nn  # type: ignore[import-untyped]
 
     if not isinstance(net, nn.Cell):
         raise UnsupportedError(

@@ -33,14 +33,17 @@ def installed_version() -> str:
 def demo_uid() -> str:
     return f"mindspore/{installed_version()}/tinydense_demo"
 
+
 # The network's source, as the src/ module of a model repository would hold it;
 # tests put this very text in their code repositories so checkpoints and code agree.
 TINY_NET_SOURCE = (Path(__file__).parent / "tinynet.py").read_text(encoding="utf-8")
 
 
-def make_tiny_models(directory: Path, formats: tuple[str, ...] = ("ckpt", "mindir", "onnx"), seed: int = 0) -> dict[str, Path]:
+def make_tiny_models(
+    directory: Path, formats: tuple[str, ...] = ("ckpt", "mindir", "onnx"), seed: int = 0
+) -> dict[str, Path]:
     """Write the tiny network in ``formats`` under ``directory``; return {format: path}."""
-    import mindspore
+    import mindspore  # type: ignore[import-untyped]
     import numpy as np
 
     from .tinynet import TinyDense

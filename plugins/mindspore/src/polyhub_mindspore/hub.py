@@ -51,7 +51,7 @@ def _is_git(text: str) -> bool:
         text.startswith(("git+", "ssh://", "git://", "git@"))
         or base.endswith(".git")
         or ".git@" in base
-        or ".git/" == base[-5:]
+        or base[-5:] == ".git/"
     )
 
 
@@ -93,7 +93,9 @@ class Hub:
     which is what the index is cached under.
     """
 
-    def __init__(self, spec: HubSpec, *, root: Path | None, base_url: str | None, key: str, context: Context):
+    def __init__(
+        self, spec: HubSpec, *, root: Path | None, base_url: str | None, key: str, context: Context
+    ):
         self.spec = spec
         self.root = root  # the mshub_res folder, for git and local hubs
         self.base_url = base_url  # the mshub_res URL, for http hubs
@@ -154,7 +156,7 @@ class Hub:
             hint = (
                 "; cards with a backend level (mindspore/<backend>/<version>/...) live on the "
                 "hub's r1.0-r1.6 branches: add '@r1.6' to the address, or use the current uid "
-                f"'mindspore/<version>/<name>'"
+                "'mindspore/<version>/<name>'"
             )
         return f"no card {uid.relpath} in the MindSpore hub {self.spec}{hint}"
 
@@ -203,7 +205,13 @@ def open_hub(spec: HubSpec, context: Context) -> Hub:
                 f"{spec.location}@{checkout.commit[:12]} is no MindSpore hub: it has neither "
                 "mshub_res/assets/ nor assets/"
             )
-        return Hub(spec, root=root, base_url=None, key=f"git:{spec.location}@{checkout.commit}", context=context)
+        return Hub(
+            spec,
+            root=root,
+            base_url=None,
+            key=f"git:{spec.location}@{checkout.commit}",
+            context=context,
+        )
     if spec.kind == "http":
         base = spec.location.replace("{revision}", spec.revision or DEFAULT_BRANCH)
         if not base.rstrip("/").endswith("/mshub_res"):

@@ -66,7 +66,9 @@ def _entry(card: ModelCard, uid: Uid) -> dict[str, Any]:
     }
 
 
-def to_card(entry: Mapping[str, Any], address_options: Mapping[str, Any], revision: str | None) -> ModelCard:
+def to_card(
+    entry: Mapping[str, Any], address_options: Mapping[str, Any], revision: str | None
+) -> ModelCard:
     """Rebuild a :class:`ModelCard` from an index entry."""
     code = entry["code"]
     return ModelCard(
@@ -77,7 +79,9 @@ def to_card(entry: Mapping[str, Any], address_options: Mapping[str, Any], revisi
         dataset=entry["dataset"],
         summary=entry["summary"],
         tags=tuple(entry["tags"]),
-        assets=tuple(Asset(url=u, sha256=s, format=f, name=n, role="model") for u, s, f, n in entry["assets"]),
+        assets=tuple(
+            Asset(url=u, sha256=s, format=f, name=n, role="model") for u, s, f, n in entry["assets"]
+        ),
         code=None if code is None else CodeRef(*code),
         framework="mindspore",
         publisher=entry["publisher"],
@@ -105,7 +109,13 @@ def build_index(hub: Hub) -> dict[str, Any]:
             card = build_card(raw, uid, address, twin_of=twin_of)
         except MetadataError as exc:
             errors.append(
-                {"uid": str(uid), "file": exc.file, "line": exc.line, "field": exc.field, "message": str(exc)}
+                {
+                    "uid": str(uid),
+                    "file": exc.file,
+                    "line": exc.line,
+                    "field": exc.field,
+                    "message": str(exc),
+                }
             )
             continue
         cards.append(_entry(card, uid))
@@ -192,9 +202,15 @@ def _matches(entry: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
         elif key == "file_format":
             ok = any(_norm(a[2] or "") == want.lstrip(".") for a in entry["assets"])
         elif key == "model":
-            ok = want in (_norm(entry["name"]), _norm(meta.get("model-name") or ""), _norm(entry["uid"]))
+            ok = want in (
+                _norm(entry["name"]),
+                _norm(meta.get("model-name") or ""),
+                _norm(entry["uid"]),
+            )
         else:
-            raise TypeError(f"unknown filter {key!r} for the mindspore source; known: {', '.join(FILTERS)}")
+            raise TypeError(
+                f"unknown filter {key!r} for the mindspore source; known: {', '.join(FILTERS)}"
+            )
         if not ok:
             return False
     return True

@@ -67,7 +67,9 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
         )
     )
     registry.add(
-        RuntimeInfo(AIR_RUNTIME, formats=("air",), devices=("ascend",), summary="AIR graphs, Ascend only")
+        RuntimeInfo(
+            AIR_RUNTIME, formats=("air",), devices=("ascend",), summary="AIR graphs, Ascend only"
+        )
     )
     registry.add(
         RuntimeInfo(
@@ -89,7 +91,9 @@ def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | No
 
 
 @hookimpl
-def polyhub_source_list(scheme: str, filters: Mapping[str, Any], context: Context) -> list[ModelCard] | None:
+def polyhub_source_list(
+    scheme: str, filters: Mapping[str, Any], context: Context
+) -> list[ModelCard] | None:
     if scheme != SCHEME:
         return None
     from .listing import list_cards
@@ -124,7 +128,9 @@ def polyhub_source_fetch(card: ModelCard, asset: Asset, context: Context) -> Pat
     if not actual.startswith(prefix.lower()):
         from polyhub import HashMismatchError
 
-        raise HashMismatchError(url=asset.url, expected=prefix.lower() + "…", actual=actual, what=asset.name)
+        raise HashMismatchError(
+            url=asset.url, expected=prefix.lower() + "…", actual=actual, what=asset.name
+        )
     return path
 
 
@@ -153,7 +159,8 @@ def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
 def polyhub_runtime_load(request: LoadRequest) -> object | None:
     from .runtime import load
 
-    return load(request)
+    model: object | None = load(request)
+    return model
 
 
 @hookimpl

@@ -57,7 +57,9 @@ def _uid_of_url(url: str) -> Uid:
     # Upstream takes the last three parts of a URL as the uid.
     uid = uid_from_relpath("/".join(parts[-3:]))
     if uid is None:
-        raise ModelNotFoundError(f"{url!r} is not the URL of a MindSpore Hub card (…/assets/<uid>.md)")
+        raise ModelNotFoundError(
+            f"{url!r} is not the URL of a MindSpore Hub card (…/assets/<uid>.md)"
+        )
     return uid
 
 

@@ -43,7 +43,7 @@ def _framework_devices() -> list[Device]:
     """Devices MindSpore can use here, best first (probed once per process)."""
     global _devices_cache
     if _devices_cache is None:
-        import mindspore
+        import mindspore  # type: ignore[import-untyped]
 
         found: list[Device] = []
         for kind in ("ascend", "gpu"):
@@ -86,7 +86,9 @@ def set_device(device: Device) -> None:
             mindspore.set_context(device_target=target, device_id=device.ordinal)
     except (RuntimeError, ValueError, TypeError) as exc:
         raise UnsupportedError(
-            f"MindSpore cannot use {device} ({target}:{device.ordinal}) in this process: {exc}".splitlines()[0]
+            f"MindSpore cannot use {device} ({target}:{device.ordinal}) in this process: {exc}".splitlines()[
+                0
+            ]
         ) from None
 
 
@@ -180,7 +182,7 @@ def _load_mindir(request: LoadRequest) -> Any:
 
 def _load_mslite(request: LoadRequest) -> Any:
     try:
-        import mindspore_lite as mslite
+        import mindspore_lite as mslite  # type: ignore[import-not-found]
     except ImportError:
         raise UnsupportedError(
             "MSLite models need MindSpore Lite, which is not installed: pip install mindspore-lite"

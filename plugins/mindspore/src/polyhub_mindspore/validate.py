@@ -38,7 +38,19 @@ REQUIRED = (
 )
 BOOLEANS = ("fine-tunable", "allow-cache-ckpt")
 USED_FOR = ("inference", "extract-feature", "transfer-learning")
-MODULE_TYPES = ("gnn", "rl", "audio", "cv", "cvtmodel", "nlp", "recommend", "cross", "hpc", "mm", "other")
+MODULE_TYPES = (
+    "gnn",
+    "rl",
+    "audio",
+    "cv",
+    "cvtmodel",
+    "nlp",
+    "recommend",
+    "cross",
+    "hpc",
+    "mm",
+    "other",
+)
 # Upstream allows ':' only in these values (links and structured fields).
 COLON_OK = ("repo-link", "asset", "evaluation", "featured-image", "accuracy")
 ASSET_FIELDS = ("file-format", "asset-link", "asset-sha256")
@@ -89,7 +101,14 @@ def validate_file(path: Path) -> list[Problem]:
     if path.stem.endswith("_cn"):
         twin = path.with_name(path.stem[: -len("_cn")] + ".md")
         if not twin.is_file():
-            return [Problem(file, "file name", f"a _cn card is read through its English twin {twin.name}, which is missing", 1)]
+            return [
+                Problem(
+                    file,
+                    "file name",
+                    f"a _cn card is read through its English twin {twin.name}, which is missing",
+                    1,
+                )
+            ]
         return []
     text = path.read_text(encoding="utf-8", errors="replace")
     problems = _location(path) + _misspellings(text, file)
@@ -100,7 +119,14 @@ def validate_file(path: Path) -> list[Problem]:
     for line, why in raw.repaired:
         if "lone '-'" in why:
             continue  # upstream reads 'evaluation: -' itself
-        problems.append(Problem(file, _key_on(raw, line), f"not valid YAML as written ({why}); upstream rejects it", line))
+        problems.append(
+            Problem(
+                file,
+                _key_on(raw, line),
+                f"not valid YAML as written ({why}); upstream rejects it",
+                line,
+            )
+        )
     problems += _fields(raw)
     problems += _assets(raw)
     problems += _version_folder(path, raw)
@@ -134,7 +160,14 @@ def _location(path: Path) -> list[Problem]:
     rel = parts[len(parts) - parts[::-1].index("assets") :]
     if len(rel) == 4:
         if rel[1].lower() not in BACKENDS:
-            return [Problem(str(path), "location", f"the backend folder {rel[1]!r} is not one of {', '.join(BACKENDS)}", None)]
+            return [
+                Problem(
+                    str(path),
+                    "location",
+                    f"the backend folder {rel[1]!r} is not one of {', '.join(BACKENDS)}",
+                    None,
+                )
+            ]
         return []
     if len(rel) == 3:
         return []
@@ -174,30 +207,64 @@ def _fields(raw: RawCard) -> list[Problem]:
             out.append(Problem(file, key, "required, and missing or empty", raw.line_of(key)))
     for key in BOOLEANS:
         if key in meta and not isinstance(meta[key], bool):
-            out.append(Problem(file, key, f"must be True or False, not {meta[key]!r}", raw.line_of(key)))
+            out.append(
+                Problem(file, key, f"must be True or False, not {meta[key]!r}", raw.line_of(key))
+            )
     if "accuracy" in meta and meta["accuracy"] is not None:
         try:
             float(str(meta["accuracy"]))
         except ValueError:
-            out.append(Problem(file, "accuracy", f"must be a number, not {meta['accuracy']!r}", raw.line_of("accuracy")))
+            out.append(
+                Problem(
+                    file,
+                    "accuracy",
+                    f"must be a number, not {meta['accuracy']!r}",
+                    raw.line_of("accuracy"),
+                )
+            )
     module_type = str(meta.get("module-type") or "")
     if module_type and module_type.partition("-")[0].lower() not in MODULE_TYPES:
         out.append(
-            Problem(file, "module-type", f"{module_type!r} does not start with one of {', '.join(MODULE_TYPES)}", raw.line_of("module-type"))
+            Problem(
+                file,
+                "module-type",
+                f"{module_type!r} does not start with one of {', '.join(MODULE_TYPES)}",
+                raw.line_of("module-type"),
+            )
         )
     used_for = meta.get("used-for")
     if used_for is not None and str(used_for).strip().lower() not in USED_FOR:
-        out.append(Problem(file, "used-for", f"{used_for!r} is not one of {', '.join(USED_FOR)}", raw.line_of("used-for")))
+        out.append(
+            Problem(
+                file,
+                "used-for",
+                f"{used_for!r} is not one of {', '.join(USED_FOR)}",
+                raw.line_of("used-for"),
+            )
+        )
     for key in ("train-backend", "infer-backend"):
         value = meta.get(key)
         if value is None:
             continue
         bad = [b for b in re.split(r"[\s,/]+", str(value).lower()) if b and b not in BACKENDS]
         if bad:
-            out.append(Problem(file, key, f"{', '.join(bad)} is not one of {', '.join(BACKENDS)}", raw.line_of(key)))
+            out.append(
+                Problem(
+                    file,
+                    key,
+                    f"{', '.join(bad)} is not one of {', '.join(BACKENDS)}",
+                    raw.line_of(key),
+                )
+            )
     link = meta.get("repo-link")
-    if isinstance(link, str) and link.strip() and not unbracket(link).startswith(("https://", "http://")):
-        out.append(Problem(file, "repo-link", f"{link!r} is not an http(s) link", raw.line_of("repo-link")))
+    if (
+        isinstance(link, str)
+        and link.strip()
+        and not unbracket(link).startswith(("https://", "http://"))
+    ):
+        out.append(
+            Problem(file, "repo-link", f"{link!r} is not an http(s) link", raw.line_of("repo-link"))
+        )
     for key, value in meta.items():
         if key in COLON_OK or not isinstance(value, str):
             continue
@@ -225,12 +292,23 @@ def _assets(raw: RawCard) -> list[Problem]:
     if value is None:
         return []
     if not isinstance(value, list):
-        return [Problem(file, "asset", "must be a list of {file-format, asset-link, asset-sha256}", line)]
+        return [
+            Problem(
+                file, "asset", "must be a list of {file-format, asset-link, asset-sha256}", line
+            )
+        ]
     out: list[Problem] = []
     for i, entry in enumerate(value):
         where = f"asset[{i}]"
         if not isinstance(entry, dict):
-            out.append(Problem(file, where, "must be a mapping of file-format, asset-link and asset-sha256", line))
+            out.append(
+                Problem(
+                    file,
+                    where,
+                    "must be a mapping of file-format, asset-link and asset-sha256",
+                    line,
+                )
+            )
             continue
         for key in ASSET_FIELDS:
             if key == "asset-sha256" and "asset_sha256" in entry:
@@ -239,11 +317,27 @@ def _assets(raw: RawCard) -> list[Problem]:
                 out.append(Problem(file, f"{where}.{key}", "required, and missing or empty", line))
         fmt = str(entry.get("file-format") or "").strip().lower()
         if fmt and fmt not in FILE_FORMATS:
-            out.append(Problem(file, f"{where}.file-format", f"{fmt!r} is not one of {', '.join(FILE_FORMATS)}", line))
+            out.append(
+                Problem(
+                    file,
+                    f"{where}.file-format",
+                    f"{fmt!r} is not one of {', '.join(FILE_FORMATS)}",
+                    line,
+                )
+            )
         sha = entry.get("asset-sha256") or entry.get("asset_sha256")
         if sha not in (None, "") and not _SHA256.match(str(sha).strip()):
-            out.append(Problem(file, f"{where}.asset-sha256", f"{sha!r} is not a sha256 (64 hexadecimal digits)", line))
+            out.append(
+                Problem(
+                    file,
+                    f"{where}.asset-sha256",
+                    f"{sha!r} is not a sha256 (64 hexadecimal digits)",
+                    line,
+                )
+            )
         link = unbracket(str(entry.get("asset-link") or ""))
         if link and not link.startswith(("https://", "http://")):
-            out.append(Problem(file, f"{where}.asset-link", f"{link!r} is not an http(s) link", line))
+            out.append(
+                Problem(file, f"{where}.asset-link", f"{link!r} is not an http(s) link", line)
+            )
     return out

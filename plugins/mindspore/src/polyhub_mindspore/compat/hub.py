@@ -80,11 +80,13 @@ def _ckpt_path(name: str, source: str, force_reload: bool) -> Path:
     return Path(path)
 
 
-def load_weights(name_or_network: Any, handle: Any = None, source: str = "gitee", force_reload: bool = False) -> Any:
+def load_weights(
+    name_or_network: Any, handle: Any = None, source: str = "gitee", force_reload: bool = False
+) -> Any:
     """Current API: ``load_weights(name) -> param_dict``. Legacy API:
     ``load_weights(network, handle)`` loads the checkpoint of the card ``handle`` into
     ``network`` in place and returns ``None``."""
-    import mindspore
+    import mindspore  # type: ignore[import-untyped]
 
     from ..runtime import suffixed
 
