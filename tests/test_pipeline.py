@@ -232,3 +232,12 @@ def test_installed_plugins_are_listed(home):
     installed = {ep.name for ep in metadata.entry_points(group="polyhub")}
     assert "polyhub.builtin" in names
     assert installed <= names | {r.name for r in polyhub.list_plugins() if not r.ok}
+
+
+def test_core_options_in_the_query_act_like_keywords(text_hub):
+    assert polyhub.load("text:lenet?device=cpu&runtime=textrt") == ["PHTXT", "weights"]
+    request = text_hub.loaded[-1]
+    assert request.device == Device("cpu") and request.options == {}
+    assert str(polyhub.info("text:lenet?device=cpu&trust_repo=true").address) == "text:lenet"
+    with pytest.raises(UnsupportedError):  # the explicit keyword wins over the query
+        polyhub.load("text:lenet?device=cpu", device="gpu")

@@ -33,6 +33,17 @@ log = logging.getLogger("polyhub")
 CORE_OPTIONS = ("device", "runtime", "offline", "trust_repo", "force_reload", "verify")
 
 
+def _core_options(addr: Address, **explicit: Any) -> tuple[Address, dict[str, Any]]:
+    """Take the core's options out of the address: explicit keywords win over the query.
+
+    ``load("onnx:mnist?device=cpu")`` and ``load("onnx:mnist", device="cpu")`` are the
+    same call, and neither makes ``device`` part of the model's identity.
+    """
+    values = {k: addr.options[k] for k in CORE_OPTIONS if k in addr.options}
+    values.update({k: v for k, v in explicit.items() if v is not None})
+    return addr.without_options(*CORE_OPTIONS), values
+
+
 def _context(
     plugins: Plugins | None = None,
     *,
@@ -77,14 +88,14 @@ def _model_options(address: Address, context: Context) -> dict[str, Any]:
 
 def info(address: str | Address, *, offline: bool | None = None, **options: Any) -> ModelCard:
     """Describe a model without downloading it: name, version, assets with sha256 and size, io ports."""
-    addr = parse_address(address, **options)
-    return _resolve(addr, _context(offline=offline))
+    addr, core = _core_options(parse_address(address, **options), offline=offline)
+    return _resolve(addr, _context(offline=core.get("offline")))
 
 
 def help(address: str | Address, *, offline: bool | None = None, **options: Any) -> str:
     """The model's help text (entrypoint docstring, card usage). Never runs repository code."""
-    addr = parse_address(address, **options)
-    context = _context(offline=offline)
+    addr, core = _core_options(parse_address(address, **options), offline=offline)
+    context = _context(offline=core.get("offline"))
     card = _resolve(addr, context)
     text = context.plugins.hook.polyhub_source_help(card=card, context=context)
     return text if text is not None else card.summary
@@ -116,16 +127,18 @@ def list_models(
 def plan(
     address: str | Address,
     *,
-    device: str | Device | None = "auto",
+    device: str | Device | None = None,
     runtime: str | None = None,
     offline: bool | None = None,
     **options: Any,
 ) -> Plan:
     """Say which asset, runtime and device :func:`load` would use, and why. Downloads nothing."""
-    addr = parse_address(address, **options)
-    context = _context(offline=offline)
+    addr, core = _core_options(
+        parse_address(address, **options), device=device, runtime=runtime, offline=offline
+    )
+    context = _context(offline=core.get("offline"))
     card = _resolve(addr, context)
-    return plan_load(card, parse_device(device), context, runtime=runtime)
+    return plan_load(card, parse_device(core.get("device")), context, runtime=core.get("runtime"))
 
 
 def _fetch(card: ModelCard, asset: Any, context: Context) -> Path:
@@ -149,18 +162,18 @@ def detect_format(path: Path, plugins: Plugins | None = None) -> str | None:
 def load(
     address: str | Address,
     *,
-    device: str | Device | None = "auto",
+    device: str | Device | None = None,
     runtime: str | None = None,
     offline: bool | None = None,
     trust_repo: bool | str | None = None,
-    force_reload: bool = False,
-    verify: bool = False,
+    force_reload: bool | None = None,
+    verify: bool | None = None,
     **options: Any,
 ) -> Any:
     """Load a model from any hub into its runtime, on ``device``.
 
     :param address: ``scheme:path[@revision][?key=value]``, e.g. ``"onnx:mnist"``.
-    :param device: ``auto``, ``cpu``, ``gpu[:N]`` or ``ascend[:N]``.
+    :param device: ``auto`` (the default), ``cpu``, ``gpu[:N]`` or ``ascend[:N]``.
     :param runtime: force a runtime (``"onnx"`` gives an ``onnx.ModelProto``).
     :param offline: no network at all (default: ``POLYHUB_OFFLINE``).
     :param trust_repo: ``True``, ``False`` or ``"check"``, for models that run repository code.
@@ -170,12 +183,23 @@ def load(
         keyword arguments (``pretrained=True``, ``num_classes=10``).
     :returns: the runtime's native model object.
     """
-    addr = parse_address(address, **options)
+    addr, core = _core_options(
+        parse_address(address, **options),
+        device=device,
+        runtime=runtime,
+        offline=offline,
+        trust_repo=trust_repo,
+        force_reload=force_reload,
+        verify=verify,
+    )
     context = _context(
-        offline=offline, trust_repo=trust_repo, force_reload=force_reload, verify=verify
+        offline=core.get("offline"),
+        trust_repo=core.get("trust_repo"),
+        force_reload=bool(core.get("force_reload")),
+        verify=bool(core.get("verify")),
     )
     card = _resolve(addr, context)
-    chosen = plan_load(card, parse_device(device), context, runtime=runtime)
+    chosen = plan_load(card, parse_device(core.get("device")), context, runtime=core.get("runtime"))
     log.debug("plan for %s: %s", addr, "; ".join(chosen.reasons))
     path: Path | None = None
     fmt = chosen.format
@@ -214,10 +238,10 @@ def download(
     address: str | Address,
     *,
     with_test_data: bool = False,
-    device: str | Device | None = "auto",
+    device: str | Device | None = None,
     offline: bool | None = None,
-    force_reload: bool = False,
-    verify: bool = False,
+    force_reload: bool | None = None,
+    verify: bool | None = None,
     **options: Any,
 ) -> Path:
     """Download (and verify) a model's file into the cache and return its path.
@@ -225,8 +249,18 @@ def download(
     With ``with_test_data=True``, also fetch the card's ``test-data`` archive,
     extract it safely and return the extracted folder instead.
     """
-    addr = parse_address(address, **options)
-    context = _context(offline=offline, force_reload=force_reload, verify=verify)
+    addr, core = _core_options(
+        parse_address(address, **options),
+        device=device,
+        offline=offline,
+        force_reload=force_reload,
+        verify=verify,
+    )
+    context = _context(
+        offline=core.get("offline"),
+        force_reload=bool(core.get("force_reload")),
+        verify=bool(core.get("verify")),
+    )
     card = _resolve(addr, context)
     if with_test_data:
         archives = card.assets_with_role("test-data")
@@ -243,7 +277,7 @@ def download(
     if not models:
         raise UnsupportedError(f"{card.address} has no downloadable model file (its model is code)")
     try:
-        asset = plan_load(card, parse_device(device), context).asset or models[0]
+        asset = plan_load(card, parse_device(core.get("device")), context).asset or models[0]
     except UnsupportedError:
         asset = models[0]  # downloading needs no runtime
     return _fetch(card, asset, context)
