@@ -59,8 +59,9 @@ class RepoSpec:
 
     :ivar url: the git URL (mirrors are applied later, by the core), or the folder
         for a local repository.
-    :ivar repo_id: what trust is checked against: lower-case ``host[:port]/owner/repo``
-        for network repositories, ``file://<absolute path>`` for local ones.
+    :ivar repo_id: what trust is checked against, as the core computes it from the URL:
+        lower-case ``host[:port]/owner/repo`` (a protocol's default port left out)
+        for network repositories, ``file://<real path>`` for local ones.
     :ivar revision: branch, tag or commit; ``None`` is the repository's HEAD.
     :ivar local: ``True`` for a plain folder used in place (no git).
     :ivar prefix: the address path that names the repository; ``prefix/entry``
@@ -186,9 +187,10 @@ def parse_repo(
         options.append(("git_host", host))
     if proto != "https":
         options.append(("protocol", proto))
+    url = _git_url(host, owner, name, proto)
     return RepoSpec(
-        url=_git_url(host, owner, name, proto),
-        repo_id=f"{host}/{owner}/{name}".lower(),
+        url=url,
+        repo_id=_url_repo_id(url),
         revision=revision or DEFAULT_BRANCH,
         prefix=f"{owner}/{name}",
         options=tuple(options),

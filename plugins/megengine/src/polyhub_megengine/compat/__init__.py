@@ -1,0 +1,1 @@
+"""Drop-in replacements for upstream clients (``from polyhub_megengine.compat import hub``)."""
