@@ -29,7 +29,7 @@ MANIFEST = Path(__file__).resolve().parents[1] / "plugins/onnx/tests/data/ONNX_H
 
 
 class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

@@ -50,7 +50,6 @@ def main() -> None:
 
     import onnxruntime
     import polyhub
-
     from polyhub_onnx.demo import HubModel, write_hub
 
     hub = work / "hub"

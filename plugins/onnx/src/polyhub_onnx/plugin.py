@@ -134,6 +134,11 @@ def polyhub_runtime_load(request: LoadRequest) -> object | None:
         )
     model: object
     if request.runtime == PROTO_RUNTIME:
+        if request.device.kind != "cpu":
+            raise UnsupportedError(
+                f"runtime 'onnx' gives an unexecuted onnx.ModelProto in host memory (device cpu), "
+                f"not on {request.device}; use runtime 'onnxruntime' for {request.device}"
+            )
         model = ort_runtime.load_proto(request.path, request.options)
     else:
         model = ort_runtime.load_session(request.path, request.device, request.options)
