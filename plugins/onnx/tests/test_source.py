@@ -307,3 +307,16 @@ def test_download_with_test_data_extracts_a_runnable_data_set(hub_dir: Path, ser
     )
     (got,) = session.run(None, {"x": read(top / "test_data_set_0" / "input_0.pb")})
     assert np.allclose(got, read(top / "test_data_set_0" / "output_0.pb"), atol=1e-5)
+
+
+def test_require_hashes_refuses_an_unhashed_model_before_any_request(
+    make_hub, serve, monkeypatch
+) -> None:
+    hub = make_hub([HubModel("tiny-mlp", tiny_mlp(17), entry_overrides={"model_sha": None})])
+    server = serve(hub)
+    card = polyhub.info("onnx:tiny-mlp", hub=server.base_url)
+    assert card.assets[0].sha256 is None
+    monkeypatch.setenv("POLYHUB_REQUIRE_HASHES", "1")
+    with pytest.raises(polyhub.UntrustedError, match="sha256"):
+        polyhub.load("onnx:tiny-mlp", hub=server.base_url, device="cpu")
+    assert not any(r.endswith(".onnx") for r in server.requests)

@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import os
 import posixpath
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -58,6 +59,7 @@ LIST_FILTERS = ("model", "tags", "hub", "opset")
 # the expensive part of `list_models`, and equal bytes always parse equally.
 _PARSED: OrderedDict[tuple[str, str], Manifest] = OrderedDict()
 _PARSED_MAX = 8
+_PARSED_LOCK = threading.Lock()
 
 
 def hub_from(options: Mapping[str, Any]) -> tuple[HubSpec, bool]:
@@ -75,14 +77,16 @@ def hub_from(options: Mapping[str, Any]) -> tuple[HubSpec, bool]:
 
 def _parse_cached(data: bytes, file: str) -> Manifest:
     key = (file, hashlib.sha256(data).hexdigest())
-    found = _PARSED.get(key)
-    if found is None:
-        found = parse_manifest(data, file)
+    with _PARSED_LOCK:
+        found = _PARSED.get(key)
+        if found is not None:
+            _PARSED.move_to_end(key)
+            return found
+    found = parse_manifest(data, file)  # outside the lock: a broken manifest raises here
+    with _PARSED_LOCK:
         _PARSED[key] = found
         while len(_PARSED) > _PARSED_MAX:
             _PARSED.popitem(last=False)
-    else:
-        _PARSED.move_to_end(key)
     return found
 
 
