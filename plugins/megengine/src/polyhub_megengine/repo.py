@@ -8,6 +8,7 @@ statically (:mod:`.hubconf`).
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,8 @@ _LIST_FILTERS = frozenset(
 # A checkout of a commit never changes, so its static reading is kept for the process.
 _read: dict[tuple[str, str], Hubconf] = {}
 _read_lock = threading.Lock()
+_pinned: dict[tuple[str, str, str], Path] = {}
+_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 
 
 def materialize(context: Context, url: str, revision: str | None) -> tuple[Path, str | None]:
@@ -45,7 +48,19 @@ def materialize(context: Context, url: str, revision: str | None) -> tuple[Path,
         if not folder.is_dir():
             raise ModelNotFoundError(f"the repository folder {folder} does not exist")
         return folder, None
+    pinned = revision.lower() if revision and _SHA.match(revision) else None
+    key = (str(context.config.home), url, pinned or "")
+    if pinned and not context.force_reload:
+        # A checkout of a full commit id never changes once written: skip the git
+        # call the core makes to confirm it (the second lookup of every load).
+        with _read_lock:
+            known = _pinned.get(key)
+        if known is not None and known.is_dir():
+            return known, pinned
     checkout = context.checkout(url, revision)
+    if pinned:
+        with _read_lock:
+            _pinned[key] = Path(checkout.path)
     return Path(checkout.path), checkout.commit
 
 
