@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         RuntimeSample,
         SourceCapabilities,
     )
-    from .harness import CacheHome, StaticServer
+    from .harness import CacheHome, StaticServer, expected_failure
     from .suites import FormatSuite, HooksSuite, RuntimeSuite, SourceSuite
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "SourceCapabilities",
     "SourceSuite",
     "StaticServer",
+    "expected_failure",
 ]
 
 # Resolved on first access, so that loading the pytest11 entry point (in every
@@ -61,6 +62,7 @@ _LAZY = {
     "SourceCapabilities": "capabilities",
     "CacheHome": "harness",
     "StaticServer": "harness",
+    "expected_failure": "harness",
     "FormatSuite": "suites",
     "HooksSuite": "suites",
     "RuntimeSuite": "suites",

@@ -66,10 +66,15 @@ class SourceCapabilities:
     :ivar publishes_hashes: the sample's asset carries a sha256 in the hub's
         metadata. ``False`` switches the tamper check to trust-on-first-use (the
         first download's hash is enforced on the next).
+    :ivar downloads_assets: the sample's card lists downloadable model files.
+        ``False`` for code-only hubs (``hubconf.py``) whose weights are named by
+        the code: the download, tamper and cache checks are skipped, and the card
+        must carry a ``CodeRef`` pinned to a commit instead.
     :ivar frameworks: modules that listing and info must not import.
     """
 
     scheme: str
+    downloads_assets: bool = True
     lists_models: bool = True
     has_help: bool = True
     revisions: bool = False

@@ -577,3 +577,19 @@ def load_request(
         options=dict(sample.options),
         context=make_context(plugins),
     )
+
+
+def expected_failure(test: Callable[..., Any], reason: str) -> Callable[..., Any]:
+    """A copy of a suite's test marked ``xfail(strict=True)``, for one subclass only.
+
+    ``TestMine.test_x = expected_failure(Suite.test_x, "why")``: marking the
+    suite's own function would mark it for every plugin (s3fs's pattern leaks
+    that way); strict, so the mark must go once the plugin is fixed.
+    """
+    import functools
+
+    @functools.wraps(test)
+    def copy(*args: Any, **kwargs: Any) -> Any:
+        return test(*args, **kwargs)
+
+    return pytest.mark.xfail(strict=True, reason=reason)(copy)

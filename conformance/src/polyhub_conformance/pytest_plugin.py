@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def polyhub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CacheHome:
+def conformance_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CacheHome:
     """An empty ``POLYHUB_HOME`` for this test, with every other ``POLYHUB_*`` knob cleared.
 
     Also keeps requests to 127.0.0.1 away from any proxy of the developer's shell.
@@ -79,7 +79,7 @@ def serve_directory() -> Iterator[ServerPool]:
 
 
 @pytest.fixture
-def isolated_plugins(polyhub_home: CacheHome) -> Iterator[Callable[..., Plugins]]:
+def isolated_plugins(conformance_home: CacheHome) -> Iterator[Callable[..., Plugins]]:
     """``isolated_plugins(plugin, *companions) -> Plugins``: a fresh manager the API uses.
 
     Only the core's builtins and the given plugins are registered (no entry
@@ -169,7 +169,7 @@ def unknown_address(sample_address: str) -> str:
 
     addr = parse_address(sample_address)
     head, _, _last = addr.path.rpartition("/")
-    path = f"{head}/polyhub-conformance-no-such-model" if head else "polyhub-conformance-no-such-model"
+    path = f"{head}/polyhub_conformance_no_such_model" if head else "polyhub_conformance_no_such_model"
     return str(Address(addr.scheme, path, addr.revision, addr.options))
 
 

@@ -13,8 +13,6 @@ from typing import Any
 
 import polyhub_megengine.plugin
 import pytest
-from polyhub_megengine.demo import build_demo
-
 from polyhub_conformance import (
     FormatCapabilities,
     FormatSuite,
@@ -25,6 +23,7 @@ from polyhub_conformance import (
     SourceCapabilities,
     SourceSuite,
 )
+from polyhub_megengine.demo import build_demo
 
 
 @pytest.fixture

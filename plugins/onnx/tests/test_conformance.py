@@ -12,8 +12,6 @@ from typing import Any
 
 import polyhub_onnx.plugin
 import pytest
-from polyhub_onnx.demo import demo_models, evaluate, sample_inputs, tiny_mlp, write_hub
-
 from polyhub_conformance import (
     FormatCapabilities,
     FormatSuite,
@@ -24,6 +22,7 @@ from polyhub_conformance import (
     SourceCapabilities,
     SourceSuite,
 )
+from polyhub_onnx.demo import demo_models, evaluate, sample_inputs, tiny_mlp, write_hub
 
 
 @pytest.fixture

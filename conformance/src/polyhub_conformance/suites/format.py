@@ -40,12 +40,12 @@ class FormatSuite:
         self,
         format_plugin: object,
         companion_plugins: Sequence[object],
-        polyhub_home: CacheHome,
+        conformance_home: CacheHome,
         serve_directory: ServerPool,
         isolated_plugins: Callable[..., Any],
     ) -> SuiteEnv:
         plugins = isolated_plugins(format_plugin, *companion_plugins)
-        return SuiteEnv(home=polyhub_home, plugins=plugins, servers=serve_directory)
+        return SuiteEnv(home=conformance_home, plugins=plugins, servers=serve_directory)
 
     def test_suite_is_configured(self, request: pytest.FixtureRequest) -> None:
         """S0: the required fixtures exist and the capabilities are a FormatCapabilities."""

@@ -51,7 +51,7 @@ class HooksSuite:
                 f"the spec's arguments are {sorted(spec_args)} (accept any subset of them)"
             )
 
-    def test_registers_cleanly(self, hooks_plugin: object, polyhub_home: Any) -> None:
+    def test_registers_cleanly(self, hooks_plugin: object, conformance_home: Any) -> None:
         """S2: registration in a fresh plugin manager succeeds and declares something."""
         plugins = build_plugins(hooks_plugin)
         failures = [f"{r.name}: {r.error}" for r in plugins.failed]

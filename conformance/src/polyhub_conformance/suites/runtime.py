@@ -43,14 +43,14 @@ class RuntimeSuite:
         runtime_plugin: object,
         runtime_sample: RuntimeSample,
         companion_plugins: Sequence[object],
-        polyhub_home: CacheHome,
+        conformance_home: CacheHome,
         serve_directory: ServerPool,
         isolated_plugins: Callable[..., Any],
     ) -> SuiteEnv:
         """A manager with the runtime, its companions and the kit's one-model source."""
         source = SampleSource(runtime_sample).as_plugin()
         plugins = isolated_plugins(runtime_plugin, *companion_plugins, source)
-        return SuiteEnv(home=polyhub_home, plugins=plugins, servers=serve_directory)
+        return SuiteEnv(home=conformance_home, plugins=plugins, servers=serve_directory)
 
     def test_suite_is_configured(self, request: pytest.FixtureRequest) -> None:
         """S0: the required fixtures exist and the capabilities are a RuntimeCapabilities."""
@@ -114,7 +114,11 @@ class RuntimeSuite:
 
     @pytest.mark.parametrize("device", ["cpu", "auto"])
     def test_loads_through_the_public_api(
-        self, runtime_env: SuiteEnv, runtime_sample: RuntimeSample, device: str
+        self,
+        runtime_env: SuiteEnv,
+        runtime_capabilities: RuntimeCapabilities,
+        runtime_sample: RuntimeSample,
+        device: str,
     ) -> None:
         """S43: ``polyhub.load`` fetches, verifies, detects and loads the sample, then reproduces."""
         import polyhub
@@ -122,8 +126,15 @@ class RuntimeSuite:
         if Path(runtime_sample.path).is_dir():
             pytest.skip("S43: the sample is a folder; the kit's source serves files only")
         address = f"{SampleSource.scheme}:model"
+        # runtime= named explicitly: a runtime registered with default=False is
+        # only ever used when asked for by name.
         model = assert_calls_cleanly(
-            "S43", polyhub.load, address, device=device, **dict(runtime_sample.options)
+            "S43",
+            polyhub.load,
+            address,
+            device=device,
+            runtime=runtime_capabilities.runtime,
+            **dict(runtime_sample.options),
         )
         outputs = runtime_sample.run(model, runtime_sample.inputs)
         assert_outputs_close(
@@ -156,7 +167,14 @@ class RuntimeSuite:
         )
         if Path(runtime_sample.path).is_file():
             address = f"{SampleSource.scheme}:model"
-            assert_raises_polyhub(polyhub.UnsupportedError, "S44", polyhub.load, address, device=device)
+            assert_raises_polyhub(
+                polyhub.UnsupportedError,
+                "S44",
+                polyhub.load,
+                address,
+                device=device,
+                runtime=runtime_capabilities.runtime,
+            )
 
     def test_corrupt_file_raises_polyhub_error(
         self,

@@ -63,7 +63,7 @@ class SourceSuite:
         source_capabilities: SourceCapabilities,
         hub_env: Mapping[str, str],
         companion_plugins: Sequence[object],
-        polyhub_home: CacheHome,
+        conformance_home: CacheHome,
         serve_directory: ServerPool,
         isolated_plugins: Callable[..., Any],
         monkeypatch: pytest.MonkeyPatch,
@@ -72,7 +72,7 @@ class SourceSuite:
         for key, value in hub_env.items():
             monkeypatch.setenv(key, value)
         plugins = isolated_plugins(source_plugin, *companion_plugins)
-        return SuiteEnv(home=polyhub_home, plugins=plugins, servers=serve_directory)
+        return SuiteEnv(home=conformance_home, plugins=plugins, servers=serve_directory)
 
     def test_suite_is_configured(self, request: pytest.FixtureRequest) -> None:
         """S0: the required fixtures exist and the capabilities are a SourceCapabilities."""
@@ -114,6 +114,13 @@ class SourceSuite:
 
         card = assert_calls_cleanly("S14", polyhub.info, sample_address)
         assert card.source == source_capabilities.scheme
+        if not source_capabilities.downloads_assets:
+            assert card.code is not None, f"S14: the code-only card {card.address} has no CodeRef"
+            assert card.code.url and card.code.entry and card.code.kind, f"S14: incomplete {card.code}"
+            assert card.code.revision and re.fullmatch(r"[0-9a-f]{40}", card.code.revision), (
+                f"S14: the card's code is not pinned to a commit: revision={card.code.revision!r}"
+            )
+            return
         models = card.assets_with_role("model")
         assert models, f"S14: the sample card {card.address} has no asset with role 'model'"
         for asset in card.assets:
@@ -220,6 +227,8 @@ class SourceSuite:
         import polyhub
         import polyhub.api
 
+        if not source_capabilities.downloads_assets:
+            pytest.skip("S15: code-only cards (downloads_assets=False)")
         card = assert_calls_cleanly("S15", polyhub.info, sample_address)
         models = card.assets_with_role("model")
         assert models, f"S15: the sample card {card.address} has no model asset"
@@ -253,11 +262,14 @@ class SourceSuite:
             assert file_sha256(path) == good, "S15: the verified cached file was overwritten"
 
     def test_second_fetch_uses_the_cache(
-        self, source_env: SuiteEnv, sample_address: str
+        self, source_env: SuiteEnv, source_capabilities: SourceCapabilities, sample_address: str
     ) -> None:
         """S20: a downloaded asset is verified and a second download makes no request for it."""
         import polyhub
         import polyhub.api
+
+        if not source_capabilities.downloads_assets:
+            pytest.skip("S20: code-only cards (downloads_assets=False)")
 
         card = assert_calls_cleanly("S20", polyhub.info, sample_address)
         first = assert_calls_cleanly("S20", polyhub.api.download, sample_address)
@@ -284,8 +296,9 @@ class SourceSuite:
         import polyhub.api
 
         scheme = source_capabilities.scheme
+        downloads = source_capabilities.downloads_assets
         card = assert_calls_cleanly("S16", polyhub.info, sample_address)
-        path = assert_calls_cleanly("S16", polyhub.api.download, sample_address)
+        path = assert_calls_cleanly("S16", polyhub.api.download, sample_address) if downloads else None
         if source_capabilities.lists_models:
             assert_calls_cleanly("S16", polyhub.list_models, scheme)
         if source_capabilities.has_help:
@@ -302,7 +315,9 @@ class SourceSuite:
         monkeypatch.setenv("POLYHUB_OFFLINE", "1")
         with NetworkGuard() as guard:
             offline_card = assert_calls_cleanly("S16", polyhub.info, sample_address)
-            offline_path = assert_calls_cleanly("S16", polyhub.api.download, sample_address)
+            offline_path = (
+                assert_calls_cleanly("S16", polyhub.api.download, sample_address) if downloads else None
+            )
             if source_capabilities.lists_models:
                 assert_calls_cleanly("S16", polyhub.list_models, scheme)
             if source_capabilities.has_help:
@@ -337,6 +352,8 @@ class SourceSuite:
                 error = assert_error_is(polyhub.OfflineError, "S17", call, exc)
             else:
                 # A source may ship its index; then the bytes are what is missing.
+                if not source_capabilities.downloads_assets:
+                    pytest.fail("S17: info worked offline with an empty cache", pytrace=False)
                 error = assert_raises_polyhub(
                     polyhub.OfflineError, "S17", polyhub.api.download, sample_address
                 )
