@@ -52,7 +52,6 @@ def main(repeats: int = 15) -> None:
     os.environ["POLYHUB_DISABLE_PROGRESS_BARS"] = "1"
     import megengine
     import numpy as np
-
     import polyhub
     from polyhub.demo import serve_directory
     from polyhub_megengine.demo import git_commit_all

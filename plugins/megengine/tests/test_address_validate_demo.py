@@ -6,9 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import polyhub
+import pytest
 from polyhub import parse_address
 from polyhub_megengine.address import split_address
 from polyhub_megengine.errors import InvalidGitHost, InvalidProtocol, InvalidRepo
@@ -91,7 +90,6 @@ def test_validate_reports_unhashed_weights_and_missing_docs(tmp_path: Path, h: A
 
 def test_demo_builds_and_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mge: Any) -> None:
     from polyhub.demo import serve_directory
-
     from polyhub_megengine.demo import build_demo
 
     directory = tmp_path / "megengine"

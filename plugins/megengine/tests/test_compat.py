@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
-
 import polyhub
+import pytest
 from polyhub_megengine.compat import hub
 
 

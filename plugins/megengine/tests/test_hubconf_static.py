@@ -9,9 +9,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import polyhub
+import pytest
 from polyhub_megengine.hubconf import Hubconf, missing_dependencies
 
 
@@ -128,7 +127,7 @@ def test_dependencies_must_be_a_literal_and_all_missing_are_named(tmp_path: Path
     assert missing_dependencies(Hubconf(tmp_path)) == ["no_such_mod_a", "no_such_mod_b.sub"]
     (tmp_path / "hubconf.py").write_text("import sys\ndependencies = sys.argv\n")
     with pytest.raises(polyhub.MetadataError) as err:
-        Hubconf(tmp_path).dependencies
+        _ = Hubconf(tmp_path).dependencies
     assert "hubconf.py:2" in str(err.value) and "dependencies" in str(err.value)
 
 

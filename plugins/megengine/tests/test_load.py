@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
-
 import polyhub
+import pytest
 
 
 def params(model: Any) -> dict[str, np.ndarray]:
@@ -173,7 +172,7 @@ def test_published_hashes_are_enforced(tmp_path: Path, h: Any, server: Any, weig
         make = lambda sha: small_repo(h, tmp_path / sha[:6], url=f"{url}#sha256={sha}")  # noqa: E731
     elif how == "polyhub-decorator":
         make = lambda sha: small_repo(  # noqa: E731
-            h, tmp_path / sha[:6], url=url, deco="@polyhub_megengine.pretrained({url!r}, sha256=%r)" % sha
+            h, tmp_path / sha[:6], url=url, deco="@polyhub_megengine.pretrained({url!r}, sha256=" + repr(sha) + ")"
         )
     else:
         make = lambda sha: small_repo(  # noqa: E731
@@ -252,7 +251,7 @@ def test_local_folder_repository(tmp_path: Path, h: Any, server: Any, weights: A
 def test_git_daemon_with_host_port(git_daemon: Any, h: Any, server: Any, weights: Any) -> None:
     base, port = git_daemon
     url = server.put("daemon/tiny.pkl", weights.data)
-    repo, commit = small_repo(h, base / "owner", url=url)
+    _, commit = small_repo(h, base / "owner", url=url)
     address = f"megengine:owner/models/tiny?git_host=127.0.0.1:{port}&protocol=git"
     card = polyhub.info(address)
     assert card.version == commit and card.code is not None
@@ -267,6 +266,7 @@ def test_git_daemon_with_host_port(git_daemon: Any, h: Any, server: Any, weights
 def test_ssh_with_a_slash_branch(tmp_path: Path, h: Any, host: str, server: Any, weights: Any) -> None:
     url = server.put("ssh/tiny.pkl", weights.data)
     repo, _ = small_repo(h, tmp_path / "srv" / "megengine", url=url)
+    assert repo.bare.name == "models.git"
     feature = repo.commit({"official/feature.py": "Y = 2\n"}, "feature", branch="feature/x")
     prefix = "ssh://git@git.example.com:2222/" if ":" in host else "git@git.example.com:"
     h.git("config", "--global", f"url.{(tmp_path / 'srv').as_uri()}/.insteadOf", prefix)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
-
 import polyhub
+import pytest
 from polyhub import Device
 from polyhub_megengine.detect import detect
 from polyhub_megengine.runtime import load_pickle, load_traced

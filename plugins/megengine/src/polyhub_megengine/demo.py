@@ -90,7 +90,7 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 def build_demo(directory: Path) -> DemoCase:
     """Write the demo repository and its weights under ``directory``."""
-    import megengine
+    import megengine  # type: ignore[import-untyped]
     import numpy as np
 
     namespace: dict[str, Any] = {}

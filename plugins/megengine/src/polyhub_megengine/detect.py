@@ -40,7 +40,11 @@ def detect(path: Path, head: bytes) -> str | None:
         return HUBCONF if (path / "hubconf.py").is_file() else None
     if _is_traced(path, head):
         return TRACED
-    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        if any(marker in head for marker in _PICKLE_MARKERS):
-            return PICKLE
+    if (
+        len(head) >= 2
+        and head[0] == 0x80
+        and 2 <= head[1] <= 5
+        and any(marker in head for marker in _PICKLE_MARKERS)
+    ):
+        return PICKLE
     return None

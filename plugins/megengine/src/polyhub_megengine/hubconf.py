@@ -131,9 +131,12 @@ def _parse(path: Path, name: str, is_package: bool, where: str) -> _Module:
             for target in stmt.targets:
                 if isinstance(target, ast.Name):
                     module.bindings.setdefault(target.id, stmt)
-        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-            if stmt.value is not None:
-                module.bindings.setdefault(stmt.target.id, stmt)
+        elif (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and stmt.value is not None
+        ):
+            module.bindings.setdefault(stmt.target.id, stmt)
     return module
 
 
@@ -285,9 +288,9 @@ class _Resolver:
         value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
         if isinstance(value, ast.Name) and value.id != name:
             return self.resolve(info, value.id, depth + 1)
-        if isinstance(value, (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)) or (
-            isinstance(value, (ast.JoinedStr, ast.BinOp, ast.ListComp, ast.DictComp))
-        ):
+        literals = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr, ast.BinOp,
+                    ast.ListComp, ast.DictComp)
+        if isinstance(value, literals):
             return _Origin("value")
         if isinstance(value, ast.Lambda):
             return _Origin("def", value, info.path, info.name, info)

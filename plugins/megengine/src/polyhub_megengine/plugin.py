@@ -141,7 +141,7 @@ def polyhub_runtime_load(request: LoadRequest) -> object | None:
             from polyhub import MetadataError
 
             raise MetadataError("a megengine-hubconf card needs code", file=str(request.card.address), field="code")
-        return load_entry(
+        model: object = load_entry(
             request.context,
             code,
             request.device,
@@ -149,12 +149,15 @@ def polyhub_runtime_load(request: LoadRequest) -> object | None:
             trust_pickles=trust_pickles,
             where=str(request.card.address),
         )
+        return model
     if request.path is None:
         return None
     if request.format == _detect.PICKLE:
-        return load_pickle(request.path, request.device, trusted=trust_pickles)
+        state: object = load_pickle(request.path, request.device, trusted=trust_pickles)
+        return state
     if request.format == _detect.TRACED:
-        return load_traced(request.path, request.device)
+        graph: object = load_traced(request.path, request.device)
+        return graph
     return None
 
 

@@ -42,7 +42,7 @@ _imported_lock = threading.Lock()
 
 def available_devices() -> list[Device]:
     """GPUs first (best first), then the CPU."""
-    import megengine
+    import megengine  # type: ignore[import-untyped]
 
     gpus = megengine.get_device_count("gpu") if megengine.is_cuda_available() else 0
     return [Device("gpu", i) for i in range(gpus)] + [Device("cpu")]
@@ -187,7 +187,7 @@ def load_pickle(path: Path, device: Device, *, trusted: bool = False) -> Any:
 
 def load_traced(path: Path, device: Device) -> Any:
     """A traced, dumped graph (``trace.dump``) as a ``GraphInference`` ready to ``run``."""
-    from megengine.utils.comp_graph_tools import GraphInference
+    from megengine.utils.comp_graph_tools import GraphInference  # type: ignore[import-untyped]
 
     target = device_name(device)
     with default_device(target), open(path, "rb") as f:

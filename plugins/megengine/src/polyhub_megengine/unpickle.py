@@ -93,7 +93,7 @@ def load_weights_file(
     :raises UntrustedError: the pickle needs a global outside the allow-list.
     :raises MetadataError: the file is not a readable pickle.
     """
-    import megengine
+    import megengine  # type: ignore[import-untyped]
 
     label = where or str(path)
     module: Any = pickle if trusted else _SafePickleModule(label)

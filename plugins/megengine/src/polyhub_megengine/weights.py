@@ -143,8 +143,8 @@ def _intercepted(url: str, model_dir: Any = None) -> Any:
 def intercept(loader: WeightLoader) -> Iterator[None]:
     """Route ``megengine.hub``'s weight downloads through ``loader`` for the block."""
     global _patch_depth
-    import megengine.hub
-    import megengine.hub.hub as hub_impl
+    import megengine.hub  # type: ignore[import-untyped]
+    import megengine.hub.hub as hub_impl  # type: ignore[import-untyped]
 
     token = _active.set(loader)
     with _patch_lock:
@@ -165,7 +165,7 @@ def intercept(loader: WeightLoader) -> Iterator[None]:
         _active.reset(token)
 
 
-class pretrained:  # noqa: N801 - the name megengine.hub users know
+class pretrained:
     """Mark an entrypoint's weights, like ``megengine.hub.pretrained``, with a hash.
 
     The wrapped function takes ``(pretrained=False, **kwargs)``; with

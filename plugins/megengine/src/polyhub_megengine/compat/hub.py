@@ -147,7 +147,7 @@ def _hubconf(context: Context, spec: RepoSpec) -> Any:
     return hubconf_for(root, commit)
 
 
-def list(  # noqa: A001 - upstream's name
+def list(
     repo_info: str,
     git_host: str = DEFAULT_GIT_HOST,
     use_cache: bool = True,
@@ -159,7 +159,7 @@ def list(  # noqa: A001 - upstream's name
     return builtins.list(conf.names())
 
 
-def help(  # noqa: A001 - upstream's name
+def help(
     repo_info: str,
     entry: str,
     git_host: str = DEFAULT_GIT_HOST,
