@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import polyhub.download
+import polyhub.downloader
 import pytest
 from polyhub.plugins import reset_plugins
 
@@ -35,7 +35,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the retry sleeps instead of waiting."""
     recorded: list[float] = []
-    monkeypatch.setattr(polyhub.download, "sleep", recorded.append)
+    monkeypatch.setattr(polyhub.downloader, "sleep", recorded.append)
     return recorded
 
 

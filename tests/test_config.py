@@ -92,3 +92,15 @@ def test_cache_dir_is_tagged(tmp_path):
         .startswith("Signature: 8a477f597d28d172789f06886806bc55")
     )
     assert isinstance(config.home, Path)
+
+
+def test_public_functions_are_not_shadowed_by_submodules():
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(polyhub.__path__):
+        if module.name != "__main__":
+            importlib.import_module(f"polyhub.{module.name}")
+    for name in ("download", "load", "info", "help", "list_models", "plan", "validate", "list_plugins"):
+        assert callable(getattr(polyhub, name)), name
+    assert polyhub.download is polyhub.api.download

@@ -35,7 +35,7 @@ from typing import Any
 import filelock
 
 from .config import Config
-from .download import Downloaded, fetch_bytes, is_local, stream_to_file
+from .downloader import Downloaded, fetch_bytes, is_local, stream_to_file
 from .errors import DownloadError, HashMismatchError, OfflineError, UntrustedError
 from .paths import UnsafePathError, safe_join
 
