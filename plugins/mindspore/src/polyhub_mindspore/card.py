@@ -29,7 +29,6 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 from polyhub import Address, Asset, CodeRef, MetadataError, ModelCard
-from polyhub.git import repo_id_from_url
 
 from .uid import Uid, check_filename, check_segment
 
@@ -271,6 +270,8 @@ def parse_repo_link(link: str, *, file: str, line: int) -> CodeRef:
         git_url = f"{parts.scheme}://{parts.netloc}{path}"
     else:
         git_url = "file://" + path
+    from polyhub.git import repo_id_from_url  # the core's git module is heavy to import
+
     repo_id = repo_id_from_url(git_url)
     return CodeRef(url=git_url, revision=revision, subdir=subdir, kind=CODE_KIND, repo_id=repo_id)
 

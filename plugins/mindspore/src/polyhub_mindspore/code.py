@@ -26,6 +26,11 @@ __all__ = ["CONF_FILE", "code_root", "create_network"]
 
 CONF_FILE = "mindspore_hub_conf.py"
 
+# A process checks a model repository's branch once: re-fetching it (a git
+# subprocess, a network round trip) on every load of the same model would cost
+# more than loading its weights. force_reload asks again.
+_CHECKOUTS: dict[tuple[str, str | None, str], Any] = {}
+
 # One importer per (commit, folder): a second load of the same model reuses the
 # modules already imported instead of executing the repository again.
 _IMPORTERS: dict[tuple[str, str], tuple[RepoImporter, ModuleType]] = {}
@@ -42,7 +47,10 @@ def code_root(card: ModelCard, context: Context) -> tuple[Path, str]:
             f"{card.address}: the card has no repo-link, and its network must be built by "
             f"{CONF_FILE} (load a MINDIR asset instead, which needs no code)"
         )
-    checkout = context.checkout(code.url, code.revision)
+    key = (code.url, code.revision, str(context.config.home))
+    checkout = _CHECKOUTS.get(key)
+    if checkout is None or context.force_reload or not checkout.path.is_dir():
+        checkout = _CHECKOUTS[key] = context.checkout(code.url, code.revision)
     root = checkout.path
     try:
         for part in code.subdir.split("/") if code.subdir else []:

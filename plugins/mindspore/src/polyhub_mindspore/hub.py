@@ -181,13 +181,29 @@ class Hub:
         yield from found
 
     def signature(self) -> str:
-        """A cheap fingerprint of a local tree's cards (names, sizes, mtimes)."""
+        """A cheap fingerprint of a local tree's cards (names, sizes, mtimes).
+
+        ``os.scandir`` rather than pathlib: this runs on every listing of a local
+        hub, and a few thousand ``Path`` objects cost more than the stat calls.
+        """
         import hashlib
 
+        if self.root is None:
+            return ""
         digest = hashlib.sha256()
-        for rel, path in self.card_paths():
-            st = path.stat()
-            digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        stack = [str(self.root / "assets")]
+        while stack:
+            folder = stack.pop()
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=True):
+                    stack.append(entry.path)
+                elif entry.name.endswith(".md"):
+                    st = entry.stat()
+                    digest.update(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         return digest.hexdigest()
 
 

@@ -25,7 +25,16 @@ from .card import build_card, read_card
 from .hub import Hub
 from .uid import Uid, uid_from_relpath
 
-__all__ = ["FILTERS", "build_index", "filter_entries", "index_path", "load_index", "to_card"]
+__all__ = [
+    "FILTERS",
+    "build_index",
+    "cards_of",
+    "filter_entries",
+    "filter_indices",
+    "index_path",
+    "load_index",
+    "to_card",
+]
 
 FORMAT_VERSION = 1
 FILTERS = (
@@ -42,8 +51,10 @@ FILTERS = (
     "revision",
 )
 
-# Listing the same index twice in one process should not parse the JSON twice.
+# Listing the same index twice in one process should not parse the JSON twice,
+# nor rebuild the (immutable, so shareable) cards.
 _MEMO: dict[str, tuple[int, dict[str, Any]]] = {}
+_CARDS: dict[tuple[int, str, str | None], list[ModelCard]] = {}
 
 
 def _entry(card: ModelCard, uid: Uid) -> dict[str, Any]:
@@ -165,6 +176,8 @@ def load_index(hub: Hub, context: Context) -> dict[str, Any]:
         doc = build_index(hub)
         _write_atomic(path, json.dumps(doc, separators=(",", ":")).encode())
         mtime = path.stat().st_mtime_ns
+    if memo is not None:
+        _CARDS.clear()  # cards of the replaced document are stale
     _MEMO[key] = (mtime, doc)
     return doc
 
@@ -214,6 +227,33 @@ def _matches(entry: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
         if not ok:
             return False
     return True
+
+
+def cards_of(
+    doc: dict[str, Any], options: Mapping[str, Any], revision: str | None
+) -> list[ModelCard]:
+    """Every card of an index document, built once per document, options and revision."""
+    key = (id(doc), repr(sorted(options.items())), revision)
+    cards = _CARDS.get(key)
+    if cards is None or len(cards) != len(doc["cards"]):
+        cards = [to_card(e, options, revision) for e in doc["cards"]]
+        if len(_CARDS) > 16:
+            _CARDS.clear()
+        _CARDS[key] = cards
+    return cards
+
+
+def filter_indices(doc: Mapping[str, Any], filters: Mapping[str, Any]) -> list[int]:
+    """Positions of the index entries matching every filter (see :func:`filter_entries`)."""
+    unknown = sorted(set(filters) - set(FILTERS))
+    if unknown:
+        raise TypeError(
+            f"unknown filter(s) {', '.join(unknown)} for the mindspore source; known: {', '.join(FILTERS)}"
+        )
+    active = {k: v for k, v in filters.items() if v is not None and k not in ("hub", "revision")}
+    if not active:
+        return list(range(len(doc["cards"])))
+    return [i for i, e in enumerate(doc["cards"]) if _matches(e, active)]
 
 
 def filter_entries(doc: Mapping[str, Any], filters: Mapping[str, Any]) -> list[Mapping[str, Any]]:

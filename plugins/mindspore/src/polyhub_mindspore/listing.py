@@ -16,7 +16,7 @@ from polyhub import Asset, Context, ModelCard
 
 from .card import split_body, unbracket
 from .hub import open_hub, parse_hub
-from .index import filter_entries, load_index, to_card
+from .index import cards_of, filter_indices, load_index
 
 __all__ = ["declared_prefix", "help_text", "list_cards"]
 
@@ -33,7 +33,7 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
     spec = parse_hub(hub_value, revision)
     hub = open_hub(spec, context)
     entries_doc = load_index(hub, context)
-    matched = filter_entries(entries_doc, filters)
+    matched = filter_indices(entries_doc, filters)
     if entries_doc["errors"]:
         log.info(
             "%d card(s) of %s skipped as broken, e.g. %s",
@@ -42,7 +42,8 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
             entries_doc["errors"][0]["message"],
         )
     options = {"hub": hub_value} if hub_value is not None else {}
-    return [to_card(e, options, revision) for e in matched]
+    cards = cards_of(entries_doc, options, revision)
+    return [cards[i] for i in matched]
 
 
 def help_text(card: ModelCard, context: Context) -> str:

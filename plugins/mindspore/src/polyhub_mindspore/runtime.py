@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from polyhub import Device, LoadRequest, UnsupportedError
+from polyhub import Device, LoadRequest, MetadataError, UnsupportedError
 
 from .card import CODE_KIND
 
@@ -142,6 +142,17 @@ def _file(request: LoadRequest, suffix: str) -> str:
     return str(suffixed(Path(request.path), suffix, Path(request.context.config.home)))
 
 
+def _broken(request: LoadRequest, what: str, exc: Exception) -> MetadataError:
+    """MindSpore's own error for a file it cannot parse, as a polyhub error naming the asset."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    name = request.asset.url if request.asset is not None else str(request.path)
+    return MetadataError(
+        f"MindSpore cannot read {name} as {what}: {first}",
+        file=request.card.file or str(request.card.address),
+        field="asset",
+    )
+
+
 def _split_options(options: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     kwargs = dict(options)
     args = kwargs.pop(ARGS_OPTION, ())
@@ -155,7 +166,10 @@ def _load_ckpt(request: LoadRequest) -> Any:
 
     args, kwargs = _split_options(request.options)
     net = create_network(request.card, request.context, args, kwargs)
-    params = mindspore.load_checkpoint(_file(request, ".ckpt"))
+    try:
+        params = mindspore.load_checkpoint(_file(request, ".ckpt"))
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise _broken(request, "CKPT", exc) from None
     not_loaded = mindspore.load_param_into_net(net, params)
     missing = not_loaded[0] if isinstance(not_loaded, tuple) else not_loaded
     if missing:
@@ -176,7 +190,10 @@ def _load_mindir(request: LoadRequest) -> Any:
             + ", ".join(sorted(request.options))
             + " are not used"
         )
-    graph = mindspore.load(_file(request, ".mindir"))
+    try:
+        graph = mindspore.load(_file(request, ".mindir"))
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise _broken(request, "MindIR", exc) from None
     return nn.GraphCell(graph)
 
 
