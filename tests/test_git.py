@@ -51,8 +51,11 @@ def test_branch_resolves_to_commit_and_moves(home, tmp_path):
     assert co.commit == first and (co.path / "hubconf.py").read_text() == "V = 1\n"
     assert co.path.name == first
     second = commit_files(repo, {"hubconf.py": "V = 2\n"}, "second")
-    co2 = checkout(repo.as_uri(), "master", read_config())
+    # until a refresh, the branch keeps giving the code it gave (no network needed)
+    assert checkout(repo.as_uri(), "master", read_config()).commit == first
+    co2 = checkout(repo.as_uri(), "master", read_config(force_reload=True))
     assert co2.commit == second and (co2.path / "hubconf.py").read_text() == "V = 2\n"
+    assert checkout(repo.as_uri(), "master", read_config()).commit == second
     # the pinned commit never changes
     pinned = checkout(repo.as_uri(), first, read_config())
     assert pinned.path == co.path and (pinned.path / "hubconf.py").read_text() == "V = 1\n"

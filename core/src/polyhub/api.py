@@ -86,10 +86,22 @@ def _model_options(address: Address, context: Context) -> dict[str, Any]:
     return {k: v for k, v in address.options.items() if k not in consumed}
 
 
-def info(address: str | Address, *, offline: bool | None = None, **options: Any) -> ModelCard:
-    """Describe a model without downloading it: name, version, assets with sha256 and size, io ports."""
-    addr, core = _core_options(parse_address(address, **options), offline=offline)
-    return _resolve(addr, _context(offline=core.get("offline")))
+def info(
+    address: str | Address,
+    *,
+    offline: bool | None = None,
+    force_reload: bool | None = None,
+    **options: Any,
+) -> ModelCard:
+    """Describe a model without downloading it: name, version, assets with sha256 and size, io ports.
+
+    ``force_reload=True`` asks the hub again for indexes and branches it has cached.
+    """
+    addr, core = _core_options(
+        parse_address(address, **options), offline=offline, force_reload=force_reload
+    )
+    context = _context(offline=core.get("offline"), force_reload=bool(core.get("force_reload")))
+    return _resolve(addr, context)
 
 
 def help(address: str | Address, *, offline: bool | None = None, **options: Any) -> str:
@@ -102,14 +114,19 @@ def help(address: str | Address, *, offline: bool | None = None, **options: Any)
 
 
 def list_models(
-    scheme: str | None = None, *, offline: bool | None = None, **filters: Any
+    scheme: str | None = None,
+    *,
+    offline: bool | None = None,
+    force_reload: bool = False,
+    **filters: Any,
 ) -> list[ModelCard]:
     """List models of one source (``scheme``) or of every installed source.
 
     Filters are the source's own (``model=``, ``tags=``, ``hub=``...). No model
-    bytes are downloaded and no repository code runs.
+    bytes are downloaded and no repository code runs. ``force_reload=True`` asks
+    the hub again for indexes and branches it has cached.
     """
-    context = _context(offline=offline)
+    context = _context(offline=offline, force_reload=force_reload)
     schemes = [scheme] if scheme else list(context.plugins.sources)
     cards: list[ModelCard] = []
     for name in schemes:

@@ -176,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
         return run_demo()
     if cmd == "conformance":
         try:
-            from polyhub_conformance.runner import main as run_kit  # type: ignore[import-not-found]
+            from polyhub_conformance.runner import main as run_kit  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
             print(
                 "polyhub: the conformance kit is not installed (pip install polyhub-conformance)",

@@ -37,6 +37,28 @@ class Context:
         self.plugins = plugins
         self.cache = Cache(config)
 
+    @classmethod
+    def from_environment(
+        cls,
+        *,
+        offline: bool | None = None,
+        trust_repo: bool | str | None = None,
+        force_reload: bool = False,
+        verify: bool = False,
+    ) -> Context:
+        """A context from the ``POLYHUB_*`` variables and the process-wide plugins.
+
+        For code outside a hook (compatibility shims, scripts) that needs the
+        core's services.
+        """
+        from .config import read_config
+        from .plugins import default_plugins
+
+        config = read_config(
+            offline=offline, trust_repo=trust_repo, force_reload=force_reload, verify=verify
+        )
+        return cls(config, default_plugins())
+
     # -- configuration ------------------------------------------------------
 
     @property

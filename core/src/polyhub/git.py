@@ -3,10 +3,10 @@
 Each remote gets one bare repository under ``<home>/git/repos``; a checkout
 of a commit is written to a temporary folder and renamed to
 ``<home>/git/checkouts/<repo>/<commit>``, so it is either complete or absent.
-A branch is re-resolved on every online call (a branch that moves is
-noticed); a full commit id that is already present needs no network. The
-last resolution of each revision is remembered, which is what offline mode
-uses.
+The resolution of each branch or tag is remembered and reused until a
+refresh (``force_reload=True``) asks the remote again, so a branch that moved
+is noticed on refresh, repeated loads need no network, and offline mode works;
+a full commit id that is already present never needs the network.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ def repo_id_from_url(url: str) -> str:
         host, path = scp.group("host").lower(), scp.group("path")
     elif parsed.scheme in ("http", "https", "ssh", "git", "git+ssh"):
         host = (parsed.hostname or "").lower()
+        if ":" in host:  # IPv6: keep the brackets, or the port would be ambiguous
+            host = f"[{host}]"
         default_port = {"http": 80, "https": 443, "git": 9418}.get(parsed.scheme, 22)
         if parsed.port and parsed.port != default_port:
             host = f"{host}:{parsed.port}"
@@ -138,9 +140,20 @@ def checkout(
             known = {}
     wanted = revision or "HEAD"
     commit: str | None = None
-    if revision and _SHA.match(revision.lower()) and bare.exists():
-        commit = _has_commit(bare, revision.lower())
-    if commit is None and config.offline:
+    if revision and _SHA.match(revision.lower()):
+        if (root / "checkouts" / key / revision.lower()).is_dir():
+            # A pinned commit never changes: its checkout is final.
+            return Checkout(
+                root / "checkouts" / key / revision.lower(),
+                revision.lower(),
+                original_url,
+                revision,
+            )
+        if bare.exists():
+            commit = _has_commit(bare, revision.lower())
+    if commit is None and (config.offline or not config.force_reload):
+        # A branch or tag is re-resolved on refresh (force_reload=True), like a
+        # pinned dependency: loads stay fast and give the same code until then.
         commit = known.get(wanted)
     if commit is None:
         if config.offline:

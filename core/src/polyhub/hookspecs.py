@@ -234,6 +234,24 @@ def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
 
 
 @hookspec(firstresult=True)
+def polyhub_runtime_explain(runtime: str, device: Device) -> str | None:
+    """Say why ``runtime`` cannot use ``device`` on this machine.
+
+    Called by the core when it plans a load on a device that
+    ``polyhub_runtime_devices`` did not list, so the
+    :class:`~polyhub.UnsupportedError` tells the user what is missing (a
+    provider, a library, a driver) and what exists instead.
+
+    :param runtime: a runtime name from ``polyhub_register_runtimes``.
+    :param device: the device asked for.
+    :returns: one or two sentences, or ``None`` when ``runtime`` is not this
+        plugin's or it has nothing to add. Stops at the first non-``None`` result.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
 def polyhub_runtime_load(request: LoadRequest) -> object | None:
     """Load ``request.path`` (in ``request.format``) onto ``request.device``.
 

@@ -73,9 +73,11 @@ class RepoImporter:
         finally:
             with contextlib.suppress(ValueError):
                 sys.path.remove(str(self.root))
-            for name in list(sys.modules):
-                module = sys.modules[name]
-                if name in self.modules or (name not in before and self._owns(module)):
+            # Only names this repository had, or that appeared during the block, can be
+            # its modules: no need to look at the thousands already loaded.
+            for name in [*self.modules, *(set(sys.modules) - before)]:
+                module = sys.modules.get(name)
+                if module is not None and (name in self.modules or self._owns(module)):
                     self.modules[name] = module
                     del sys.modules[name]
             sys.modules.update(shadowed)

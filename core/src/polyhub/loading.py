@@ -119,9 +119,13 @@ def plan_load(
             else:
                 kinds = {d.kind for d in present}
                 if device.kind not in kinds:
+                    why = context.plugins.hook.polyhub_runtime_explain(
+                        runtime=info.name, device=device
+                    )
                     reasons.append(
                         f"skipped {label} with {info.name}: no {device.kind} here "
                         f"(it sees {', '.join(map(str, present)) or 'none'})"
+                        + (f": {why}" if why else "")
                     )
                     continue
                 chosen = device

@@ -22,7 +22,7 @@ from polyhub_megengine.validate import validate
         ("megengine:MegEngine/Models/resnet18@dev", "https://github.com/MegEngine/Models.git", "github.com/megengine/models", "dev"),
         ("megengine:o/r/e?git_host=Git.Example.COM:2222&protocol=ssh", "ssh://git@git.example.com:2222/o/r.git", "git.example.com:2222/o/r", "master"),
         ("megengine:o/r/e?git_host=10.0.0.7&protocol=SSH", "git@10.0.0.7:o/r.git", "10.0.0.7/o/r", "master"),
-        ("megengine:o/r/e?git_host=[::1]:8443", "https://[::1]:8443/o/r.git", "::1:8443/o/r", "master"),
+        ("megengine:o/r/e?git_host=[::1]:8443", "https://[::1]:8443/o/r.git", "[::1]:8443/o/r", "master"),
         ("megengine:o/r/e?git_host=localhost:9418&protocol=git", "git://localhost:9418/o/r.git", "localhost/o/r", "master"),
         ("megengine:o/r/e@feature/x?commit=feature/x", "https://github.com/o/r.git", "github.com/o/r", "feature/x"),
         ("megengine:git://127.0.0.1:9418/team/models.git/tiny@v1", "git://127.0.0.1:9418/team/models.git", "127.0.0.1/team/models", "v1"),

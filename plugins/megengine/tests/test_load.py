@@ -109,6 +109,8 @@ def test_branch_moves_and_pins(tmp_path: Path, h: Any, server: Any, weights: Any
     address = f"megengine:{repo.url}/tiny"
     assert polyhub.info(address).version == first
     second = repo.commit({"official/extra.py": "X = 1\n"}, "move master")
+    assert polyhub.info(address).version == first  # cached until a refresh
+    assert polyhub.info(address, force_reload=True).version == second
     assert polyhub.info(address).version == second
     assert polyhub.info(f"{address}@{first}").version == first
     assert polyhub.info(address, commit=first[:12]).version == first

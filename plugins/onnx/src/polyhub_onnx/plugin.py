@@ -108,6 +108,21 @@ def polyhub_format_detect(path: Path, head: bytes) -> str | None:
 
 
 @hookimpl
+def polyhub_runtime_explain(runtime: str, device: Device) -> str | None:
+    if runtime != RUNTIME:
+        return None
+    from polyhub import UnsupportedError
+
+    from . import runtime as ort_runtime
+
+    try:
+        ort_runtime.providers_for(device)
+    except UnsupportedError as exc:
+        return str(exc)
+    return None
+
+
+@hookimpl
 def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
     if runtime == PROTO_RUNTIME:
         from polyhub import Device
