@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import refplugin
-
 from polyhub_conformance import (
     DEFAULT_FRAMEWORKS,
     FormatCapabilities,

@@ -38,7 +38,7 @@ class LinearModel:
         self.weights = weights
 
     def __call__(self, inputs: list[float]) -> float:
-        return sum(w * x for w, x in zip(self.weights, inputs))
+        return sum(w * x for w, x in zip(self.weights, inputs, strict=False))
 
 
 def _base() -> str:

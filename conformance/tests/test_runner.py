@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from polyhub_conformance.runner import find_conformance_tests, main
 
 

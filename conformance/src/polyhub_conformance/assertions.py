@@ -108,7 +108,7 @@ def assert_outputs_close(actual: Any, expected: Any, *, rtol: float, atol: float
         assert len(got) == len(want), (
             f"S42: the model returned {len(got)} outputs, the reference has {len(want)}"
         )
-        for i, (g, w) in enumerate(zip(got, want)):
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
             assert g.shape == w.shape, f"S42: output {i} has shape {g.shape}, reference {w.shape}"
             close = np.allclose(g, w, rtol=rtol, atol=atol)
             assert close, (

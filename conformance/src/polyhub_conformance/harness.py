@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlparse
 
 import pytest
+from _pytest.outcomes import Skipped  # pytest.skip.Exception, importable with its type
 
 if TYPE_CHECKING:
     from polyhub import Asset, ModelCard
@@ -121,7 +122,7 @@ class CacheHome:
 class _Handler(http.server.SimpleHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean; requests are recorded instead
 
     def send_head(self) -> Any:
@@ -138,7 +139,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self._lock = threading.Lock()
         super().__init__(
             ("127.0.0.1", 0),
-            lambda *a: _Handler(*a, directory=str(directory)),  # type: ignore[arg-type]
+            lambda *a: _Handler(*a, directory=str(directory)),
         )
 
     def record(self, method: str, path: str) -> None:
@@ -238,8 +239,8 @@ class NetworkGuard:
             return guard._saved["connect"](sock, address)
 
         self._saved = {"connect": socket.socket.connect, "connect_ex": socket.socket.connect_ex}
-        socket.socket.connect = refuse  # type: ignore[method-assign]
-        socket.socket.connect_ex = refuse  # type: ignore[method-assign]
+        socket.socket.connect = refuse  # type: ignore[method-assign,assignment]
+        socket.socket.connect_ex = refuse  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -499,7 +500,7 @@ def probe_plugin(
 # ---------------------------------------------------------------------------
 
 
-class NotConfigured(pytest.skip.Exception):
+class NotConfigured(Skipped):
     """Raised by the kit's placeholder for a required fixture the plugin did not define.
 
     A skip, not an error: only ``test_suite_is_configured`` turns it into a
@@ -592,4 +593,5 @@ def expected_failure(test: Callable[..., Any], reason: str) -> Callable[..., Any
     def copy(*args: Any, **kwargs: Any) -> Any:
         return test(*args, **kwargs)
 
-    return pytest.mark.xfail(strict=True, reason=reason)(copy)
+    marked: Callable[..., Any] = pytest.mark.xfail(strict=True, reason=reason)(copy)
+    return marked

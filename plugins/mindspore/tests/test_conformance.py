@@ -22,7 +22,6 @@ from polyhub_conformance import (
     RuntimeSuite,
     SourceCapabilities,
     SourceSuite,
-    expected_failure,
 )
 from polyhub_mindspore.demo import build_demo, make_tiny_models
 
@@ -138,10 +137,3 @@ class TestMindSporeRuntime(RuntimeSuite):
             inputs=x,
             expected=x @ weight.T + bias,
         )
-
-    # Finding: mindspore.load's RuntimeError("Load MindIR failed.") reaches the caller
-    # instead of a polyhub.MetadataError naming the file (S45, DESIGN §5).
-    test_corrupt_file_raises_polyhub_error = expected_failure(
-        RuntimeSuite.test_corrupt_file_raises_polyhub_error,
-        "a corrupt MindIR raises MindSpore's RuntimeError, not a PolyhubError",
-    )
