@@ -9,7 +9,6 @@ import numpy as np
 import polyhub_folder.plugin
 import pytest
 import yaml
-
 from polyhub_conformance import (
     FormatCapabilities,
     FormatSuite,
