@@ -46,9 +46,9 @@ GARBAGE_PATHS = [
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
-# The suites call polyhub.api.download, not polyhub.download: once the core's
-# own submodule polyhub.download is imported, it shadows the function of the
-# same name on the package (reported to the core).
+# The suites call polyhub.api.download, the function itself: an early core had a
+# submodule polyhub.download that shadowed the re-export once imported, and
+# the kit must not depend on how the package namespace is assembled.
 
 
 class SourceSuite:
