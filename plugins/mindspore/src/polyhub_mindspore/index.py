@@ -54,7 +54,7 @@ FILTERS = (
 # Listing the same index twice in one process should not parse the JSON twice,
 # nor rebuild the (immutable, so shareable) cards.
 _MEMO: dict[str, tuple[int, dict[str, Any]]] = {}
-_CARDS: dict[tuple[int, str, str | None], list[ModelCard]] = {}
+_CARDS: dict[tuple[int, str, str | None], tuple[dict[str, Any], list[ModelCard]]] = {}
 
 
 def _entry(card: ModelCard, uid: Uid) -> dict[str, Any]:
@@ -234,12 +234,14 @@ def cards_of(
 ) -> list[ModelCard]:
     """Every card of an index document, built once per document, options and revision."""
     key = (id(doc), repr(sorted(options.items())), revision)
-    cards = _CARDS.get(key)
-    if cards is None or len(cards) != len(doc["cards"]):
-        cards = [to_card(e, options, revision) for e in doc["cards"]]
-        if len(_CARDS) > 16:
-            _CARDS.clear()
-        _CARDS[key] = cards
+    hit = _CARDS.get(key)
+    # The document itself is kept and compared: an id() can be reused once freed.
+    if hit is not None and hit[0] is doc:
+        return hit[1]
+    cards = [to_card(e, options, revision) for e in doc["cards"]]
+    if len(_CARDS) > 16:
+        _CARDS.clear()
+    _CARDS[key] = (doc, cards)
     return cards
 
 
