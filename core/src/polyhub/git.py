@@ -179,38 +179,14 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
             os.rename(tmp, bare)
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)  # created meanwhile by another process
+    fetch = ["--git-dir", str(bare), "fetch", "--quiet", "--prune", "--force", "--no-tags", url]
+    branches_and_tags = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
     try:
-        _git(
-            [
-                "--git-dir",
-                str(bare),
-                "fetch",
-                "--quiet",
-                "--prune",
-                "--force",
-                "--no-tags",
-                url,
-                "+refs/heads/*:refs/heads/*",
-                "+refs/tags/*:refs/tags/*",
-                "+HEAD:refs/polyhub/HEAD",
-            ]
-        )
+        _git([*fetch, *branches_and_tags, "+HEAD:refs/polyhub/HEAD"])
     except _GitFailed as exc:
-        # An empty remote, or one without HEAD, still lets branches be fetched.
+        # A remote without HEAD (or an empty one) still lets its branches be fetched.
         try:
-            _git(
-                [
-                    "--git-dir",
-                    str(bare),
-                    "fetch",
-                    "--quiet",
-                    "--prune",
-                    "--force",
-                    url,
-                    "+refs/heads/*:refs/heads/*",
-                    "+refs/tags/*:refs/tags/*",
-                ]
-            )
+            _git([*fetch, *branches_and_tags])
         except _GitFailed:
             raise DownloadError(
                 f"git could not fetch {original_url}: {exc}", url=original_url
