@@ -30,6 +30,7 @@ from .errors import (
     UnsupportedError,
     UntrustedError,
 )
+from .git import Checkout, repo_id_from_url
 from .loading import LoadRequest, Plan
 from .plugins import PluginRecord, hookimpl
 from .registry import FormatInfo, RuntimeInfo, SourceInfo
@@ -41,6 +42,7 @@ __all__ = [
     "Address",
     "AddressError",
     "Asset",
+    "Checkout",
     "CodeRef",
     "Context",
     "DemoCase",
@@ -79,6 +81,7 @@ __all__ = [
     "parse_address",
     "parse_device",
     "plan",
+    "repo_id_from_url",
     "set_dir",
     "validate",
 ]

@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from typing import Any
 
 import filelock
 
+from .atomic import atomic_write, umask_mode
 from .config import Config
 from .downloader import Downloaded, fetch_bytes, is_local, stream_to_file
 from .errors import DownloadError, HashMismatchError, OfflineError, UntrustedError
@@ -60,29 +60,6 @@ def file_sha256(path: Path) -> str:
         while block := f.read(1 << 20):
             h.update(block)
     return h.hexdigest()
-
-
-def _umask_mode(mode: int = 0o666) -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return mode & ~umask
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass(frozen=True)
@@ -122,7 +99,7 @@ class Cache:
         locks = self.root / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         path = locks / f"{key}.lock"
-        lock = filelock.FileLock(str(path), mode=_umask_mode(0o666))
+        lock = filelock.FileLock(str(path), mode=umask_mode(0o666))
         deadline = time.monotonic() + self.config.lock_timeout
         while True:
             try:
@@ -229,7 +206,7 @@ class Cache:
     def _publish(self, tmp: Path, blob: Path) -> None:
         blob.parent.mkdir(parents=True, exist_ok=True)
         # mkstemp makes 0600 files; a shared cache needs the umask's read bits.
-        os.chmod(tmp, _umask_mode(0o644))
+        os.chmod(tmp, umask_mode(0o644))
         os.replace(tmp, blob)
 
     def _fetch_unhashed(

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import atomic_write
+from .atomic import atomic_write
 from .config import Config
 from .errors import DownloadError, OfflineError, RevisionNotFoundError, UnsupportedError
 

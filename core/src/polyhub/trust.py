@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from .cache import atomic_write
+from .atomic import atomic_write
 from .config import Config
 from .errors import UntrustedError
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from polyhub import Address, Asset, CodeRef, Context, MetadataError, ModelCard
+from polyhub.atomic import atomic_write
 
 from .card import build_card, read_card
 from .hub import Hub
@@ -141,18 +140,6 @@ def index_path(hub: Hub, context: Context) -> Path:
     return Path(context.config.home) / "index" / "mindspore" / f"{name}.json"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def load_index(hub: Hub, context: Context) -> dict[str, Any]:
     """The index of ``hub``: from memory, else from disk, else built (and stored)."""
     path = index_path(hub, context)
@@ -174,7 +161,7 @@ def load_index(hub: Hub, context: Context) -> dict[str, Any]:
             doc = None
     if doc is None:
         doc = build_index(hub)
-        _write_atomic(path, json.dumps(doc, separators=(",", ":")).encode())
+        atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
         mtime = path.stat().st_mtime_ns
     if memo is not None:
         _CARDS.clear()  # cards of the replaced document are stale
