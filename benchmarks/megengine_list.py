@@ -38,13 +38,17 @@ print(len(names), time.perf_counter() - t)
 
 
 def _child(code: str, env: dict[str, str]) -> tuple[int, float]:
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     count, seconds = done.stdout.split()[-2:]
     return int(count), float(seconds)
 
 
 def main(repeats: int = 5) -> None:
-    spec = importlib.util.spec_from_file_location("mge_fixtures", ROOT / "plugins/megengine/tests/conftest.py")
+    spec = importlib.util.spec_from_file_location(
+        "mge_fixtures", ROOT / "plugins/megengine/tests/conftest.py"
+    )
     assert spec and spec.loader
     fixtures = importlib.util.module_from_spec(spec)
     sys.modules["mge_fixtures"] = fixtures  # dataclasses look their module up
@@ -55,7 +59,15 @@ def main(repeats: int = 5) -> None:
 
     mge_home = tmp / "mge-home"
     raw = "megengine_models_master"
-    cached = mge_home / "hub" / ("_".join(megengine.__version__.split(".")) + "_" + hashlib.sha1(raw.encode()).hexdigest()[:16])
+    cached = (
+        mge_home
+        / "hub"
+        / (
+            "_".join(megengine.__version__.split("."))
+            + "_"
+            + hashlib.sha1(raw.encode()).hexdigest()[:16]
+        )
+    )
     shutil.copytree(repo.work, cached, ignore=shutil.ignore_patterns(".git"))
     env = {
         **os.environ,
@@ -92,11 +104,21 @@ def main(repeats: int = 5) -> None:
         warm_u.append(time.perf_counter() - t)
     m = statistics.median
     print(f"94 entrypoints, medians of {repeats} cold / {repeats * 4} warm runs")
-    print(f"cold process, upstream megengine.hub.list (cache dir present)  : {m(cold_u) * 1000:7.1f} ms")
-    print(f"cold process, polyhub empty cache (git clone + static read)   : {m(cold_p) * 1000:7.1f} ms  ratio {m(cold_p) / m(cold_u):.2f}")
-    print(f"cold process, polyhub cached checkout (branch re-resolved)    : {m(cold_pc) * 1000:7.1f} ms  ratio {m(cold_pc) / m(cold_u):.2f}")
-    print(f"warm, upstream megengine.hub.list                             : {m(warm_u) * 1000:7.1f} ms")
-    print(f"warm, polyhub list_models offline (re-parses hubconf)         : {m(warm_p) * 1000:7.1f} ms  ratio {m(warm_p) / m(warm_u):.2f}")
+    print(
+        f"cold process, upstream megengine.hub.list (cache dir present)  : {m(cold_u) * 1000:7.1f} ms"
+    )
+    print(
+        f"cold process, polyhub empty cache (git clone + static read)   : {m(cold_p) * 1000:7.1f} ms  ratio {m(cold_p) / m(cold_u):.2f}"
+    )
+    print(
+        f"cold process, polyhub cached checkout (branch re-resolved)    : {m(cold_pc) * 1000:7.1f} ms  ratio {m(cold_pc) / m(cold_u):.2f}"
+    )
+    print(
+        f"warm, upstream megengine.hub.list                             : {m(warm_u) * 1000:7.1f} ms"
+    )
+    print(
+        f"warm, polyhub list_models offline (re-parses hubconf)         : {m(warm_p) * 1000:7.1f} ms  ratio {m(warm_p) / m(warm_u):.2f}"
+    )
 
 
 if __name__ == "__main__":

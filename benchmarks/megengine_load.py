@@ -72,8 +72,10 @@ def main(repeats: int = 15) -> None:
     exec(MODEL.replace("@hub.pretrained", "# "), namespace)
     net = namespace["Big"]()  # type: ignore[operator]
     rng = np.random.default_rng(0)
-    megengine.save({k: rng.standard_normal(v.shape).astype("float32") for k, v in net.state_dict().items()},
-                   str(served / "big_0000.pkl"))
+    megengine.save(
+        {k: rng.standard_normal(v.shape).astype("float32") for k, v in net.state_dict().items()},
+        str(served / "big_0000.pkl"),
+    )
     size = (served / "big_0000.pkl").stat().st_size
     with serve_directory(tmp / "served") as base:
         os.environ["POLYHUB_MIRRORS"] = (
@@ -89,7 +91,7 @@ def main(repeats: int = 15) -> None:
     # Baseline: the same module objects and the same cached file, no polyhub.
     from polyhub_megengine.runtime import _imported
 
-    (_, module), = _imported.values()
+    ((_, module),) = _imported.values()
     blobs = [p for p in (Path(os.environ["POLYHUB_HOME"]) / "blobs").rglob("*") if p.is_file()]
     assert len(blobs) == 1, blobs
     inner = module.big.__wrapped__
@@ -119,7 +121,12 @@ def main(repeats: int = 15) -> None:
         cProfile.runctx("pinned_load()", globals(), locals(), str(tmp / "prof"))
         pstats.Stats(str(tmp / "prof")).sort_stats("cumulative").print_stats(25)
     # Interleaved, so drift on a busy machine hits every variant alike.
-    variants = {"baseline": baseline, "pinned": pinned_load, "offline": offline_load, "branch": branch_load}
+    variants = {
+        "baseline": baseline,
+        "pinned": pinned_load,
+        "offline": offline_load,
+        "branch": branch_load,
+    }
     runs: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(repeats):
         for name, fn in variants.items():
@@ -128,14 +135,18 @@ def main(repeats: int = 15) -> None:
             fn()
             runs[name].append(time.perf_counter() - t)
     b, p_pinned, p_offline, p_branch = (statistics.median(runs[k]) for k in variants)
-    print(f"weights {size / 1e6:.1f} MB, {repeats} runs each, median; cold first load {cold * 1000:.0f} ms")
+    print(
+        f"weights {size / 1e6:.1f} MB, {repeats} runs each, median; cold first load {cold * 1000:.0f} ms"
+    )
     print(f"baseline entrypoint + megengine.load      : {b * 1000:8.1f} ms")
     for label, value in (
         ("polyhub.load @commit (pinned)", p_pinned),
         ("polyhub.load branch, POLYHUB_OFFLINE=1", p_offline),
         ("polyhub.load branch (git re-resolves it)", p_branch),
     ):
-        print(f"{label:<42}: {value * 1000:8.1f} ms  ratio {value / b:.3f} (overhead {100 * (value / b - 1):+.1f}%)")
+        print(
+            f"{label:<42}: {value * 1000:8.1f} ms  ratio {value / b:.3f} (overhead {100 * (value / b - 1):+.1f}%)"
+        )
 
 
 if __name__ == "__main__":

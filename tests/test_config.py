@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import polyhub
+import pytest
 from polyhub import PolyhubError
 from polyhub.config import read_config
 
@@ -101,6 +100,15 @@ def test_public_functions_are_not_shadowed_by_submodules():
     for module in pkgutil.iter_modules(polyhub.__path__):
         if module.name != "__main__":
             importlib.import_module(f"polyhub.{module.name}")
-    for name in ("download", "load", "info", "help", "list_models", "plan", "validate", "list_plugins"):
+    for name in (
+        "download",
+        "load",
+        "info",
+        "help",
+        "list_models",
+        "plan",
+        "validate",
+        "list_plugins",
+    ):
         assert callable(getattr(polyhub, name)), name
     assert polyhub.download is polyhub.api.download

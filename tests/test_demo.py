@@ -11,9 +11,15 @@ from importlib import metadata
 def test_demo_loads_a_model_from_every_plugin(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLYHUB_")}
     env["POLYHUB_HOME"] = str(tmp_path / "user-home")  # the demo must leave it alone
-    env["POLYHUB_MIRRORS"] = "https://=http://127.0.0.1:9/unreachable/"  # nothing may leave loopback
+    env["POLYHUB_MIRRORS"] = (
+        "https://=http://127.0.0.1:9/unreachable/"  # nothing may leave loopback
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "polyhub", "demo"], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", "polyhub", "demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     out = done.stdout
     assert done.returncode == 0, out + done.stderr[-3000:]

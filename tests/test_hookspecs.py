@@ -10,12 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
-
 from polyhub import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = {
-    name: fn for name, fn in vars(hookspecs).items() if name.startswith("polyhub_") and inspect.isfunction(fn)
+    name: fn
+    for name, fn in vars(hookspecs).items()
+    if name.startswith("polyhub_") and inspect.isfunction(fn)
 }
 
 
@@ -36,7 +37,7 @@ def test_spec_is_documented(name):
 
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_firstresult_matches_the_docstring(name):
-    opts = getattr(SPECS[name], "polyhub_spec")
+    opts = SPECS[name].polyhub_spec
     says_first = "Stops at the first non-``None`` result" in (SPECS[name].__doc__ or "")
     assert bool(opts.get("firstresult")) == says_first, name
 

@@ -38,8 +38,12 @@ def ref_project(pytester: Any) -> Callable[..., Path]:
         plugin = mutate((HERE / "reference_plugin.py").read_text(), replace or {}) + append
         files = {
             "refplugin.py": plugin,
-            "conftest.py": conftest if conftest is not None else (HERE / "reference_conftest.py").read_text(),
-            "test_ref.py": suites if suites is not None else (HERE / "reference_suites.py").read_text(),
+            "conftest.py": conftest
+            if conftest is not None
+            else (HERE / "reference_conftest.py").read_text(),
+            "test_ref.py": suites
+            if suites is not None
+            else (HERE / "reference_suites.py").read_text(),
             **(extra_files or {}),
         }
         for name, text in files.items():
@@ -54,6 +58,8 @@ def run_kit(pytester: Any) -> Callable[..., Any]:
     """Run pytest in a subprocess (the suites must be imported fresh to be rewritten)."""
 
     def run(*args: str) -> Any:
-        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error", "-rfEs", *args)
+        return pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-W", "error", "-rfEs", *args
+        )
 
     return run

@@ -111,5 +111,9 @@ def runtime_sample(tmp_path: Path):
     path = tmp_path / "model.txtw"
     path.write_bytes(WEIGHTS)
     return RuntimeSample(
-        path=path, format="txtw", run=lambda model, x: model(x), inputs=[1.0, 2.0, 3.0], expected=4.5
+        path=path,
+        format="txtw",
+        run=lambda model, x: model(x),
+        inputs=[1.0, 2.0, 3.0],
+        expected=4.5,
     )

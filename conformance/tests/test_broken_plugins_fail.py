@@ -25,7 +25,7 @@ class Broken:
     extra_files: dict[str, str] = field(default_factory=dict)
 
 
-UNVERIFIED_FETCH = '''
+UNVERIFIED_FETCH = """
 
 @hookimpl
 def polyhub_source_fetch(card: Any, asset: Any, context: Any) -> Any:
@@ -38,9 +38,9 @@ def polyhub_source_fetch(card: Any, asset: Any, context: Any) -> Any:
     with urllib.request.urlopen(asset.url) as response:
         dest.write_bytes(response.read())
     return dest
-'''
+"""
 
-LEAKY_FETCH = '''
+LEAKY_FETCH = """
 
 @hookimpl
 def polyhub_source_fetch(card: Any, asset: Any, context: Any) -> Any:
@@ -57,7 +57,7 @@ def polyhub_source_fetch(card: Any, asset: Any, context: Any) -> Any:
     if actual != asset.sha256:
         raise polyhub.HashMismatchError(url=asset.url, expected=asset.sha256, actual=actual)
     return tmp
-'''
+"""
 
 CASES = {
     "not-found-is-keyerror": Broken(
@@ -131,7 +131,9 @@ CASES = {
                 'return "txtw" if str(path).endswith(".txtw") else None'
             )
         },
-        lines=["*S32: sample.txtw copied to a name without suffix is detected as None, expected 'txtw'*"],
+        lines=[
+            "*S32: sample.txtw copied to a name without suffix is detected as None, expected 'txtw'*"
+        ],
     ),
     "registration-imports-framework": Broken(
         test="TestRefHooks::test_registration_imports_no_framework",
@@ -165,7 +167,9 @@ CASES = {
     ),
     "wrong-output": Broken(
         test="TestRefRuntime::test_loads_sample_on_cpu",
-        replace={"return sum(w * x for w, x in zip(self.weights, inputs, strict=False))": "return 2 * sum(w * x for w, x in zip(self.weights, inputs, strict=False))"},
+        replace={
+            "return sum(w * x for w, x in zip(self.weights, inputs, strict=False))": "return 2 * sum(w * x for w, x in zip(self.weights, inputs, strict=False))"
+        },
         lines=["*S42: output 0 differs from the reference beyond rtol=*max abs diff 4.5*"],
     ),
     "device-error-is-runtimeerror": Broken(
@@ -175,7 +179,9 @@ CASES = {
                 'raise RuntimeError(f"no {request.device}")'
             )
         },
-        lines=["*S44: polyhub_runtime_load(*) raised RuntimeError, which is not a polyhub.PolyhubError*"],
+        lines=[
+            "*S44: polyhub_runtime_load(*) raised RuntimeError, which is not a polyhub.PolyhubError*"
+        ],
     ),
     "device-error-names-nothing": Broken(
         test="TestRefRuntime::test_unsupported_device_raises_unsupported[ascend]",
@@ -184,7 +190,9 @@ CASES = {
                 'raise UnsupportedError("unsupported")'
             )
         },
-        lines=["*S44: the UnsupportedError for ascend:0 does not name the devices that exist: unsupported*"],
+        lines=[
+            "*S44: the UnsupportedError for ascend:0 does not name the devices that exist: unsupported*"
+        ],
     ),
     "corrupt-file-valueerror": Broken(
         test="TestRefRuntime::test_corrupt_file_raises_polyhub_error",
@@ -193,7 +201,9 @@ CASES = {
                 '        raise ValueError("could not parse")'
             )
         },
-        lines=["*S45: polyhub_runtime_load(path='corrupt.txtw') raised ValueError, which is not a polyhub.PolyhubError*"],
+        lines=[
+            "*S45: polyhub_runtime_load(path='corrupt.txtw') raised ValueError, which is not a polyhub.PolyhubError*"
+        ],
     ),
     "runtime-answers-foreign": Broken(
         test="TestRefRuntime::test_foreign_runtime_is_not_answered",
@@ -210,7 +220,9 @@ def test_broken_plugin_fails_the_intended_test(
     ref_project(replace=case.replace, append=case.append, extra_files=case.extra_files)
     result = run_kit(f"test_ref.py::{case.test}")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([_literal(line) for line in [*case.lines, f"FAILED test_ref.py::{case.test}*"]])
+    result.stdout.fnmatch_lines(
+        [_literal(line) for line in [*case.lines, f"FAILED test_ref.py::{case.test}*"]]
+    )
 
 
 def _literal(pattern: str) -> str:

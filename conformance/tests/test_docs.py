@@ -18,7 +18,9 @@ def test_every_cited_scenario_is_documented() -> None:
         cited |= set(re.findall(r"\bS(\d+)[:a-z ]", path.read_text()))
     documented = set(re.findall(r"\*\*S(\d+)\*\*", (ROOT / "docs" / "conformance.md").read_text()))
     assert cited, "no scenario citations found in the suites"
-    assert cited <= documented, f"cited but not in docs/conformance.md: {sorted(cited - documented, key=int)}"
+    assert cited <= documented, (
+        f"cited but not in docs/conformance.md: {sorted(cited - documented, key=int)}"
+    )
 
 
 def test_every_hook_has_a_section_headed_by_its_exact_signature() -> None:

@@ -34,7 +34,9 @@ def test_reference_plugin_passes_every_suite(ref_project: Any, pytester: Any, ru
     ]:
         for name, _ in inspect.getmembers(cls, inspect.isfunction):
             if name.startswith("test_"):
-                assert re.search(rf"{mine}::{name}(\[[^\]]*\])? (PASSED|SKIPPED)", out), f"{mine}::{name} did not run"
+                assert re.search(rf"{mine}::{name}(\[[^\]]*\])? (PASSED|SKIPPED)", out), (
+                    f"{mine}::{name} did not run"
+                )
     # ... and the only skips are the two that do not apply to it.
     skipped = set(re.findall(r"test_ref.py::(\w+::\w+)(?:\[[^\]]*\])? SKIPPED", out))
     assert skipped == EXPECTED_SKIPS
@@ -94,7 +96,7 @@ def test_unconfigured_suite_fails_once_naming_fixtures(pytester: Any, run_kit: A
 
 def test_wrong_capabilities_type_is_named(ref_project: Any, pytester: Any, run_kit: Any) -> None:
     """S0: capabilities given as a dict (loose settings) are refused with the type expected."""
-    conftest = (pytester.path / "conftest.py")
+    conftest = pytester.path / "conftest.py"
     ref_project()
     text = conftest.read_text().replace(
         'return SourceCapabilities(scheme="refhub")', 'return {"scheme": "refhub"}'
@@ -103,5 +105,7 @@ def test_wrong_capabilities_type_is_named(ref_project: Any, pytester: Any, run_k
     result = run_kit("-k", "TestRefSource and test_suite_is_configured")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*S0: TestRefSource: the fixture 'source_capabilities' must return a SourceCapabilities, not dict*"]
+        [
+            "*S0: TestRefSource: the fixture 'source_capabilities' must return a SourceCapabilities, not dict*"
+        ]
     )

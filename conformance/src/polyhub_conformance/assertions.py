@@ -42,8 +42,7 @@ def assert_calls_cleanly(scenario: str, fn: Callable[..., Any], *args: Any, **kw
         return fn(*args, **kwargs)
     except Exception as exc:
         pytest.fail(
-            f"{scenario}: {_name(fn)}{_args(args, kwargs)} raised "
-            f"{_describe(exc)}",
+            f"{scenario}: {_name(fn)}{_args(args, kwargs)} raised {_describe(exc)}",
             pytrace=False,
         )
 

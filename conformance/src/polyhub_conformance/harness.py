@@ -235,7 +235,9 @@ class NetworkGuard:
         def refuse(sock: socket.socket, address: Any, *rest: Any) -> Any:
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 guard.attempts.append(repr(address))
-                raise OSError(errno.ENETUNREACH, f"polyhub conformance: no network allowed ({address!r})")
+                raise OSError(
+                    errno.ENETUNREACH, f"polyhub conformance: no network allowed ({address!r})"
+                )
             return guard._saved["connect"](sock, address)
 
         self._saved = {"connect": socket.socket.connect, "connect_ex": socket.socket.connect_ex}
@@ -427,7 +429,10 @@ class SampleSource:
         return type(
             "ConformanceSampleSource",
             (),
-            {"polyhub_register_sources": staticmethod(register), "polyhub_source_resolve": staticmethod(resolve)},
+            {
+                "polyhub_register_sources": staticmethod(register),
+                "polyhub_source_resolve": staticmethod(resolve),
+            },
         )()
 
 

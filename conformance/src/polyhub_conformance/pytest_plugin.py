@@ -169,7 +169,9 @@ def unknown_address(sample_address: str) -> str:
 
     addr = parse_address(sample_address)
     head, _, _last = addr.path.rpartition("/")
-    path = f"{head}/polyhub_conformance_no_such_model" if head else "polyhub_conformance_no_such_model"
+    path = (
+        f"{head}/polyhub_conformance_no_such_model" if head else "polyhub_conformance_no_such_model"
+    )
     return str(Address(addr.scheme, path, addr.revision, addr.options))
 
 

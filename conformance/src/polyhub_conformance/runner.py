@@ -128,7 +128,9 @@ def main(plugin: str | None, extra_args: list[str]) -> int:
                 failed.append(f"{name} (generic checks)")
         own = find_conformance_tests(module)
         if own is None:
-            print(f"== {name}: no tests/test_conformance.py found beside the code; generic checks only")
+            print(
+                f"== {name}: no tests/test_conformance.py found beside the code; generic checks only"
+            )
             continue
         print(f"== {name}: {own}", flush=True)
         if _pytest([str(own), "-q", *extra_args], _project_root(own)) != 0:

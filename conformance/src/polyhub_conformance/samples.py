@@ -46,8 +46,11 @@ def _npy(values: list[float]) -> bytes:
     header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({len(values)},), }}"
     pad = 64 - (10 + len(header) + 1) % 64
     header = header + " " * pad + "\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + struct.pack(
-        f"<{len(values)}f", *values
+    return (
+        b"\x93NUMPY\x01\x00"
+        + struct.pack("<H", len(header))
+        + header.encode()
+        + struct.pack(f"<{len(values)}f", *values)
     )
 
 

@@ -63,9 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "filterwarnings", "ignore:pkg_resources is deprecated as an API:UserWarning"
     )
-    config.addinivalue_line(
-        "filterwarnings", r"ignore:invalid escape sequence:DeprecationWarning"
-    )
+    config.addinivalue_line("filterwarnings", r"ignore:invalid escape sequence:DeprecationWarning")
     config.addinivalue_line(
         "filterwarnings",
         "ignore:Deprecated call to `pkg_resources.declare_namespace:DeprecationWarning",
@@ -140,17 +138,17 @@ def models_shaped_files(hidden: int = 16) -> dict[str, str]:
         doc = f"{original} from {defined} (fixture shaped like MegEngine/Models)."
         if e["kind"] == "class":
             body[defined].append(
-                f"class {original}(M.Module):\n    \"\"\"{doc}\"\"\"\n\n"
+                f'class {original}(M.Module):\n    """{doc}"""\n\n'
                 "    def __init__(self, cfg=None):\n        super().__init__()\n"
             )
         elif e["pretrained_url"]:
             body[defined].append(
-                f"@hub.pretrained(\"{e['pretrained_url']}\")\ndef {original}(**kwargs):\n"
-                f"    \"\"\"{doc}\"\"\"\n    return TinyNet(**kwargs)\n"
+                f'@hub.pretrained("{e["pretrained_url"]}")\ndef {original}(**kwargs):\n'
+                f'    """{doc}"""\n    return TinyNet(**kwargs)\n'
             )
         else:
             body[defined].append(
-                f"def {original}(pretrained=True):\n    \"\"\"{doc}\"\"\"\n    return TinyNet()\n"
+                f'def {original}(pretrained=True):\n    """{doc}"""\n    return TinyNet()\n'
             )
         if e["imports_from"] != defined:
             rel = defined[len(e["imports_from"]) + 1 :]
@@ -230,7 +228,9 @@ def tiny_weights(mge: Any, seed: int, hidden: int = 16) -> Weights:
     exec(TINY_NET.replace("HIDDEN", str(hidden)), namespace)
     net = namespace["TinyNet"]()
     rng = np.random.default_rng(seed)
-    arrays = {k: rng.standard_normal(v.shape).astype("float32") for k, v in net.state_dict().items()}
+    arrays = {
+        k: rng.standard_normal(v.shape).astype("float32") for k, v in net.state_dict().items()
+    }
     buf = io.BytesIO()
     mge.save(arrays, buf)
     return Weights(buf.getvalue(), arrays)
@@ -271,7 +271,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             super().do_GET()
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield Server(root, f"http://127.0.0.1:{httpd.server_address[1]}", hits)
@@ -317,8 +319,16 @@ def git_daemon(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     base.mkdir()
     port = free_port()
     proc = subprocess.Popen(
-        ["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={base}",
-         "--listen=127.0.0.1", f"--port={port}", str(base)],
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            f"--base-path={base}",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            str(base),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -340,7 +350,10 @@ def git_daemon(tmp_path: Path) -> Iterator[tuple[Path, int]]:
 def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter (to see what it imports)."""
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})}
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
 
 

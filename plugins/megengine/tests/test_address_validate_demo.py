@@ -18,15 +18,60 @@ from polyhub_megengine.validate import validate
     ("text", "url", "repo_id", "revision"),
     # repo ids as the core's trust store computes them: a protocol's default port is dropped.
     [
-        ("megengine:megengine/models/resnet18", "https://github.com/megengine/models.git", "github.com/megengine/models", "master"),
-        ("megengine:MegEngine/Models/resnet18@dev", "https://github.com/MegEngine/Models.git", "github.com/megengine/models", "dev"),
-        ("megengine:o/r/e?git_host=Git.Example.COM:2222&protocol=ssh", "ssh://git@git.example.com:2222/o/r.git", "git.example.com:2222/o/r", "master"),
-        ("megengine:o/r/e?git_host=10.0.0.7&protocol=SSH", "git@10.0.0.7:o/r.git", "10.0.0.7/o/r", "master"),
-        ("megengine:o/r/e?git_host=[::1]:8443", "https://[::1]:8443/o/r.git", "[::1]:8443/o/r", "master"),
-        ("megengine:o/r/e?git_host=localhost:9418&protocol=git", "git://localhost:9418/o/r.git", "localhost/o/r", "master"),
-        ("megengine:o/r/e@feature/x?commit=feature/x", "https://github.com/o/r.git", "github.com/o/r", "feature/x"),
-        ("megengine:git://127.0.0.1:9418/team/models.git/tiny@v1", "git://127.0.0.1:9418/team/models.git", "127.0.0.1/team/models", "v1"),
-        ("megengine:e?repo=o/r&git_host=h.example", "https://h.example/o/r.git", "h.example/o/r", "master"),
+        (
+            "megengine:megengine/models/resnet18",
+            "https://github.com/megengine/models.git",
+            "github.com/megengine/models",
+            "master",
+        ),
+        (
+            "megengine:MegEngine/Models/resnet18@dev",
+            "https://github.com/MegEngine/Models.git",
+            "github.com/megengine/models",
+            "dev",
+        ),
+        (
+            "megengine:o/r/e?git_host=Git.Example.COM:2222&protocol=ssh",
+            "ssh://git@git.example.com:2222/o/r.git",
+            "git.example.com:2222/o/r",
+            "master",
+        ),
+        (
+            "megengine:o/r/e?git_host=10.0.0.7&protocol=SSH",
+            "git@10.0.0.7:o/r.git",
+            "10.0.0.7/o/r",
+            "master",
+        ),
+        (
+            "megengine:o/r/e?git_host=[::1]:8443",
+            "https://[::1]:8443/o/r.git",
+            "[::1]:8443/o/r",
+            "master",
+        ),
+        (
+            "megengine:o/r/e?git_host=localhost:9418&protocol=git",
+            "git://localhost:9418/o/r.git",
+            "localhost/o/r",
+            "master",
+        ),
+        (
+            "megengine:o/r/e@feature/x?commit=feature/x",
+            "https://github.com/o/r.git",
+            "github.com/o/r",
+            "feature/x",
+        ),
+        (
+            "megengine:git://127.0.0.1:9418/team/models.git/tiny@v1",
+            "git://127.0.0.1:9418/team/models.git",
+            "127.0.0.1/team/models",
+            "v1",
+        ),
+        (
+            "megengine:e?repo=o/r&git_host=h.example",
+            "https://h.example/o/r.git",
+            "h.example/o/r",
+            "master",
+        ),
     ],
 )
 def test_address_forms(text: str, url: str, repo_id: str, revision: str) -> None:
@@ -37,7 +82,12 @@ def test_address_forms(text: str, url: str, repo_id: str, revision: str) -> None
 
 def test_file_and_folder_forms(tmp_path: Path) -> None:
     spec, entry = split_address(parse_address(f"megengine:{tmp_path.as_uri()}/repo.git/net"))
-    assert (spec.url, entry, spec.revision, spec.local) == (f"{tmp_path.as_uri()}/repo.git", "net", None, False)
+    assert (spec.url, entry, spec.revision, spec.local) == (
+        f"{tmp_path.as_uri()}/repo.git",
+        "net",
+        None,
+        False,
+    )
     spec, _ = split_address(parse_address(f"megengine:{tmp_path}/repo/net"))
     assert spec.local and spec.url == str(tmp_path / "repo")
     assert spec.repo_id == f"file://{os.path.realpath(tmp_path / 'repo')}"
@@ -66,10 +116,15 @@ def test_bad_addresses(text: str, error: type[Exception]) -> None:
 
 
 def test_validate_reports_unhashed_weights_and_missing_docs(tmp_path: Path, h: Any) -> None:
-    h.write_files(tmp_path / "good", {"hubconf.py": (
-        "from megengine import hub\nweights_sha256 = {'w.pkl': '" + "a" * 64 + "'}\n"
-        "@hub.pretrained('https://example.org/w.pkl')\ndef net(**kw):\n    '''A net.'''\n"
-    )})
+    h.write_files(
+        tmp_path / "good",
+        {
+            "hubconf.py": (
+                "from megengine import hub\nweights_sha256 = {'w.pkl': '" + "a" * 64 + "'}\n"
+                "@hub.pretrained('https://example.org/w.pkl')\ndef net(**kw):\n    '''A net.'''\n"
+            )
+        },
+    )
     assert validate(tmp_path / "good") == []
     assert polyhub.validate(tmp_path / "good" / "hubconf.py") == []
     h.write_files(tmp_path / "models", h.models_shaped_files())
@@ -77,10 +132,17 @@ def test_validate_reports_unhashed_weights_and_missing_docs(tmp_path: Path, h: A
     assert problems is not None
     unhashed = [p for p in problems if "has no sha256" in p.message]
     assert len(unhashed) == 71
-    h.write_files(tmp_path / "bad", {"hubconf.py": (
-        "from megengine import hub\nimport os\ndependencies = os.environ\n"
-        "@hub.pretrained('http://example.org/w.pkl#sha256=" + "b" * 64 + "')\ndef net(**kw):\n    pass\n"
-    )})
+    h.write_files(
+        tmp_path / "bad",
+        {
+            "hubconf.py": (
+                "from megengine import hub\nimport os\ndependencies = os.environ\n"
+                "@hub.pretrained('http://example.org/w.pkl#sha256="
+                + "b" * 64
+                + "')\ndef net(**kw):\n    pass\n"
+            )
+        },
+    )
     messages = [str(p) for p in validate(tmp_path / "bad") or []]
     assert any("dependencies" in m for m in messages)
     assert any("not https" in m for m in messages)

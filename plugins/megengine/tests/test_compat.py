@@ -16,12 +16,20 @@ def test_same_signatures_as_upstream(mge: Any) -> None:
     import megengine.hub as upstream
 
     for name in ("list", "help", "load", "load_serialized_obj_from_url"):
-        ours = [(p.name, p.default) for p in inspect.signature(getattr(hub, name)).parameters.values()]
-        theirs = [(p.name, p.default) for p in inspect.signature(getattr(upstream, name)).parameters.values()]
+        ours = [
+            (p.name, p.default) for p in inspect.signature(getattr(hub, name)).parameters.values()
+        ]
+        theirs = [
+            (p.name, p.default)
+            for p in inspect.signature(getattr(upstream, name)).parameters.values()
+        ]
         assert ours[: len(theirs)] == theirs, name
     ours = inspect.signature(hub.import_module).parameters
     assert ours["git_host"].default == "github.com"  # upstream has no default here (a bug)
-    assert inspect.signature(hub.pretrained).parameters["url"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert (
+        inspect.signature(hub.pretrained).parameters["url"].kind
+        is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    )
 
 
 def test_list_help_load(github_models: Any, weights: Any, h: Any) -> None:
@@ -53,13 +61,24 @@ def test_ssh_branch_with_slash(tmp_path: Path, h: Any, server: Any, weights: Any
     }
     repo, _ = h.make_repo(tmp_path / "srv" / "team", files)
     repo.commit({"official/new.py": "Z = 3\n"}, "on a slashed branch", branch="release/v2")
-    h.git("config", "--global", f"url.{(tmp_path / 'srv').as_uri()}/.insteadOf", "git@git.internal.example:")
-    assert "tiny" in hub.list("team/models:release/v2", git_host="git.internal.example", protocol="SSH")
+    h.git(
+        "config",
+        "--global",
+        f"url.{(tmp_path / 'srv').as_uri()}/.insteadOf",
+        "git@git.internal.example:",
+    )
+    assert "tiny" in hub.list(
+        "team/models:release/v2", git_host="git.internal.example", protocol="SSH"
+    )
     with pytest.raises(polyhub.UntrustedError):
         hub.load("team/models:release/v2", "tiny", git_host="git.internal.example", protocol="SSH")
     model = hub.load(
-        "team/models:release/v2", "tiny", git_host="git.internal.example", protocol="SSH",
-        pretrained=True, trust_repo=True,
+        "team/models:release/v2",
+        "tiny",
+        git_host="git.internal.example",
+        protocol="SSH",
+        pretrained=True,
+        trust_repo=True,
     )
     np.testing.assert_array_equal(model.state_dict()["fc1.bias"], weights.arrays["fc1.bias"])
     with pytest.raises(hub.GitCheckoutError):

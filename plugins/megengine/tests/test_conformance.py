@@ -130,5 +130,9 @@ class TestMegEngineRuntime(RuntimeSuite):
 
         keys = sorted(expected)
         return RuntimeSample(
-            path=path, format=detect.PICKLE, run=run, inputs=keys, expected=[expected[k] for k in keys]
+            path=path,
+            format=detect.PICKLE,
+            run=run,
+            inputs=keys,
+            expected=[expected[k] for k in keys],
         )

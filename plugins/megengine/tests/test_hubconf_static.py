@@ -19,7 +19,15 @@ def upstream_cache(mge_home: Path, owner: str, name: str, branch: str = "master"
     import megengine
 
     raw = f"{owner}_{name}_{branch}"
-    return mge_home / "hub" / ("_".join(megengine.__version__.split(".")) + "_" + hashlib.sha1(raw.encode()).hexdigest()[:16])
+    return (
+        mge_home
+        / "hub"
+        / (
+            "_".join(megengine.__version__.split("."))
+            + "_"
+            + hashlib.sha1(raw.encode()).hexdigest()[:16]
+        )
+    )
 
 
 def test_models_shaped_listing_matches_upstream(models_repo: Any, tmp_path: Path, h: Any) -> None:
@@ -123,7 +131,9 @@ def test_names_that_are_not_callable_are_not_listed(tmp_path: Path, h: Any) -> N
 
 
 def test_dependencies_must_be_a_literal_and_all_missing_are_named(tmp_path: Path) -> None:
-    (tmp_path / "hubconf.py").write_text("dependencies = ['numpy', 'no_such_mod_a', 'no_such_mod_b.sub']\n")
+    (tmp_path / "hubconf.py").write_text(
+        "dependencies = ['numpy', 'no_such_mod_a', 'no_such_mod_b.sub']\n"
+    )
     assert missing_dependencies(Hubconf(tmp_path)) == ["no_such_mod_a", "no_such_mod_b.sub"]
     (tmp_path / "hubconf.py").write_text("import sys\ndependencies = sys.argv\n")
     with pytest.raises(polyhub.MetadataError) as err:

@@ -17,10 +17,20 @@ def params(model: Any) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in model.state_dict().items()}
 
 
-def small_repo(h: Any, root: Path, *, url: str, hidden: int = 16, extra: str = "", deco: str = "@hub.pretrained({url!r})") -> tuple[Any, str]:
+def small_repo(
+    h: Any,
+    root: Path,
+    *,
+    url: str,
+    hidden: int = 16,
+    extra: str = "",
+    deco: str = "@hub.pretrained({url!r})",
+) -> tuple[Any, str]:
     hubconf = (
         "from megengine import hub\nimport polyhub_megengine\n"
-        "from official.tiny import TinyNet\n" + extra + "\n\n"
+        "from official.tiny import TinyNet\n"
+        + extra
+        + "\n\n"
         + deco.format(url=url)
         + '\ndef tiny(**kwargs):\n    """Tiny net for tests."""\n    return TinyNet(**kwargs)\n'
     )
@@ -53,7 +63,11 @@ def test_info_card_pins_the_commit(github_models: Any) -> None:
     _, commit = github_models
     card = polyhub.info("megengine:megengine/models/resnet18")
     assert card.code is not None
-    assert (card.code.kind, card.code.revision, card.code.entry) == ("megengine-hubconf", commit, "resnet18")
+    assert (card.code.kind, card.code.revision, card.code.entry) == (
+        "megengine-hubconf",
+        commit,
+        "resnet18",
+    )
     assert card.code.repo_id == "github.com/megengine/models" and card.assets == ()
     assert card.metadata["pretrained_url"].endswith("resnet18_naiveaug_70312_78a63ca6.pkl")
     assert "pretrained" in card.tags
@@ -63,10 +77,15 @@ def test_info_card_pins_the_commit(github_models: Any) -> None:
     assert (plan.runtime, plan.format) == ("megengine", "megengine-hubconf")
 
 
-def test_offline_after_first_fetch(github_models: Any, server: Any, monkeypatch: pytest.MonkeyPatch, weights: Any) -> None:
+def test_offline_after_first_fetch(
+    github_models: Any, server: Any, monkeypatch: pytest.MonkeyPatch, weights: Any
+) -> None:
     polyhub.load("megengine:megengine/models/resnet18", pretrained=True)
     # Every remote now unreachable: offline must not need them.
-    monkeypatch.setenv("POLYHUB_MIRRORS", "https://github.com/=file:///nonexistent/,https://data.megengine.org.cn/=http://127.0.0.1:9/")
+    monkeypatch.setenv(
+        "POLYHUB_MIRRORS",
+        "https://github.com/=file:///nonexistent/,https://data.megengine.org.cn/=http://127.0.0.1:9/",
+    )
     monkeypatch.setenv("POLYHUB_OFFLINE", "1")
     before = len(server.hits)
     model = polyhub.load("megengine:megengine/models/resnet18", pretrained=True)
@@ -118,7 +137,9 @@ def test_branch_moves_and_pins(tmp_path: Path, h: Any, server: Any, weights: Any
         polyhub.info(f"{address}@master", commit=first)
 
 
-def test_untrusted_repo_never_runs_even_when_cached(tmp_path: Path, h: Any, server: Any, weights: Any) -> None:
+def test_untrusted_repo_never_runs_even_when_cached(
+    tmp_path: Path, h: Any, server: Any, weights: Any
+) -> None:
     canary = tmp_path / "RAN"
     url = server.put("untrusted/tiny.pkl", weights.data)
     repo, _ = small_repo(h, tmp_path, url=url, extra=f"open({str(canary)!r}, 'w').close()")
@@ -139,12 +160,17 @@ def test_untrusted_repo_never_runs_even_when_cached(tmp_path: Path, h: Any, serv
 def test_missing_dependencies_are_all_named_before_any_code_runs(tmp_path: Path, h: Any) -> None:
     canary = tmp_path / "RAN"
     repo, _ = small_repo(
-        h, tmp_path, url="http://127.0.0.1:9/x.pkl",
+        h,
+        tmp_path,
+        url="http://127.0.0.1:9/x.pkl",
         extra=f"open({str(canary)!r}, 'w').close()\ndependencies = ['numpy', 'no_such_pkg_one', 'no_such_pkg_two']",
     )
     with pytest.raises(polyhub.UnsupportedError) as err:
         polyhub.load(f"megengine:{repo.url}/tiny", trust_repo=True)
-    assert "no_such_pkg_one, no_such_pkg_two" in str(err.value) and "numpy" not in str(err.value).split("needs")[1]
+    assert (
+        "no_such_pkg_one, no_such_pkg_two" in str(err.value)
+        and "numpy" not in str(err.value).split("needs")[1]
+    )
     assert not canary.exists()
 
 
@@ -155,7 +181,9 @@ def test_weights_404(tmp_path: Path, h: Any, server: Any) -> None:
     assert "nothing.pkl" in str(err.value)
 
 
-def test_changed_weight_bytes_are_refused(tmp_path: Path, h: Any, server: Any, weights: Any, mge: Any) -> None:
+def test_changed_weight_bytes_are_refused(
+    tmp_path: Path, h: Any, server: Any, weights: Any, mge: Any
+) -> None:
     url = server.put("tofu/tiny.pkl", weights.data)
     repo, _ = small_repo(h, tmp_path, url=url)
     address = f"megengine:{repo.url}/tiny"
@@ -167,18 +195,27 @@ def test_changed_weight_bytes_are_refused(tmp_path: Path, h: Any, server: Any, w
 
 
 @pytest.mark.parametrize("how", ["fragment", "polyhub-decorator", "repo-metadata"])
-def test_published_hashes_are_enforced(tmp_path: Path, h: Any, server: Any, weights: Any, how: str) -> None:
+def test_published_hashes_are_enforced(
+    tmp_path: Path, h: Any, server: Any, weights: Any, how: str
+) -> None:
     url = server.put(f"hashed-{how}/tiny.pkl", weights.data)
     wrong = hashlib.sha256(b"something else").hexdigest()
     if how == "fragment":
         make = lambda sha: small_repo(h, tmp_path / sha[:6], url=f"{url}#sha256={sha}")  # noqa: E731
     elif how == "polyhub-decorator":
-        make = lambda sha: small_repo(  # noqa: E731
-            h, tmp_path / sha[:6], url=url, deco="@polyhub_megengine.pretrained({url!r}, sha256=" + repr(sha) + ")"
+        make = (  # noqa: E731
+            lambda sha: small_repo(
+                h,
+                tmp_path / sha[:6],
+                url=url,
+                deco="@polyhub_megengine.pretrained({url!r}, sha256=" + repr(sha) + ")",
+            )
         )
     else:
-        make = lambda sha: small_repo(  # noqa: E731
-            h, tmp_path / sha[:6], url=url, extra=f"weights_sha256 = {{'tiny.pkl': {sha!r}}}"
+        make = (  # noqa: E731
+            lambda sha: small_repo(
+                h, tmp_path / sha[:6], url=url, extra=f"weights_sha256 = {{'tiny.pkl': {sha!r}}}"
+            )
         )
     bad, _ = make(wrong)
     with pytest.raises(polyhub.HashMismatchError) as err:
@@ -228,7 +265,9 @@ def test_query_options_are_typed(tmp_path: Path, h: Any, server: Any, weights: A
     np.testing.assert_array_equal(params(on)["fc1.weight"], weights.arrays["fc1.weight"])
 
 
-def test_two_repos_with_the_same_packages_do_not_collide(tmp_path: Path, h: Any, server: Any, weights: Any) -> None:
+def test_two_repos_with_the_same_packages_do_not_collide(
+    tmp_path: Path, h: Any, server: Any, weights: Any
+) -> None:
     url = server.put("two/tiny.pkl", weights.data)
     one, _ = small_repo(h, tmp_path / "one", url=url, hidden=16)
     two, _ = small_repo(h, tmp_path / "two", url=url, hidden=32)
@@ -240,7 +279,9 @@ def test_two_repos_with_the_same_packages_do_not_collide(tmp_path: Path, h: Any,
     assert "official" not in sys.modules
 
 
-def test_local_folder_repository(tmp_path: Path, h: Any, server: Any, weights: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_folder_repository(
+    tmp_path: Path, h: Any, server: Any, weights: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = server.put("local/tiny.pkl", weights.data)
     repo, _ = small_repo(h, tmp_path, url=url)
     monkeypatch.chdir(tmp_path)
@@ -265,7 +306,9 @@ def test_git_daemon_with_host_port(git_daemon: Any, h: Any, server: Any, weights
 
 
 @pytest.mark.parametrize("host", ["GIT.Example.com:2222", "git.example.com"])
-def test_ssh_with_a_slash_branch(tmp_path: Path, h: Any, host: str, server: Any, weights: Any) -> None:
+def test_ssh_with_a_slash_branch(
+    tmp_path: Path, h: Any, host: str, server: Any, weights: Any
+) -> None:
     url = server.put("ssh/tiny.pkl", weights.data)
     repo, _ = small_repo(h, tmp_path / "srv" / "megengine", url=url)
     assert repo.bare.name == "models.git"
@@ -286,7 +329,10 @@ def test_missing_device(github_models: Any, mge: Any) -> None:
     with pytest.raises(polyhub.UnsupportedError) as err:
         polyhub.load("megengine:megengine/models/resnet18", device="gpu")
     assert "cpu" in str(err.value)
-    assert type(polyhub.load("megengine:megengine/models/resnet18", device="auto")).__name__ == "TinyNet"
+    assert (
+        type(polyhub.load("megengine:megengine/models/resnet18", device="auto")).__name__
+        == "TinyNet"
+    )
 
 
 @pytest.mark.gpu

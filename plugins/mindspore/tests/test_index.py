@@ -68,7 +68,10 @@ def test_git_hub_lists_offline_after_first_fetch(
     h.write_card(hub_root, "mindspore/2.10/two", card_text(name="Two", assets=[]))
     h.commit_all(hub_root)
     assert [c.name for c in polyhub.list_models("mindspore", hub=url)] == ["one"]  # until a refresh
-    assert [c.name for c in polyhub.list_models("mindspore", hub=url, force_reload=True)] == ["one", "two"]
+    assert [c.name for c in polyhub.list_models("mindspore", hub=url, force_reload=True)] == [
+        "one",
+        "two",
+    ]
     monkeypatch.setenv("POLYHUB_OFFLINE", "1")
     (hub_root / ".git").rename(hub_root / "moved.git")
     assert [c.name for c in polyhub.list_models("mindspore", hub=url)] == ["one", "two"]

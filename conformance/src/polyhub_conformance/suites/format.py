@@ -49,7 +49,9 @@ class FormatSuite:
 
     def test_suite_is_configured(self, request: pytest.FixtureRequest) -> None:
         """S0: the required fixtures exist and the capabilities are a FormatCapabilities."""
-        assert_configured(request, self.required_fixtures, "format_capabilities", FormatCapabilities)
+        assert_configured(
+            request, self.required_fixtures, "format_capabilities", FormatCapabilities
+        )
 
     def test_registers_its_formats(
         self, format_env: SuiteEnv, format_capabilities: FormatCapabilities
@@ -59,7 +61,9 @@ class FormatSuite:
         assert failures == [], f"S30: plugins failed to register: {failures}"
         registered = set(format_env.plugins.formats)
         missing = sorted(set(format_capabilities.formats) - registered)
-        assert not missing, f"S30: formats {missing} are not registered; registered: {sorted(registered)}"
+        assert not missing, (
+            f"S30: formats {missing} are not registered; registered: {sorted(registered)}"
+        )
 
     def test_detects_its_samples(
         self,
@@ -74,7 +78,9 @@ class FormatSuite:
         unknown = sorted(set(format_samples) - set(format_capabilities.formats))
         assert not unknown, f"S31: samples for formats {unknown} not in the capabilities"
         for name, path in format_samples.items():
-            detected = assert_calls_cleanly("S31", polyhub.api.detect_format, Path(path), format_env.plugins)
+            detected = assert_calls_cleanly(
+                "S31", polyhub.api.detect_format, Path(path), format_env.plugins
+            )
             assert detected == name, f"S31: {path} detected as {detected!r}, expected {name!r}"
 
     def test_detects_by_content_not_suffix(
@@ -97,7 +103,9 @@ class FormatSuite:
                 shutil.copytree(path, blob)
             else:
                 shutil.copyfile(path, blob)
-            detected = assert_calls_cleanly("S32", polyhub.api.detect_format, blob, format_env.plugins)
+            detected = assert_calls_cleanly(
+                "S32", polyhub.api.detect_format, blob, format_env.plugins
+            )
             assert detected == name, (
                 f"S32: {path.name} copied to a name without suffix is detected as {detected!r}, "
                 f"expected {name!r}: the cache stores files by sha256, so detection must read content"
@@ -118,7 +126,9 @@ class FormatSuite:
             pytest.skip(f"S33: the plugin's formats are built on {kind!r} (also_accepts)")
         path = build_foreign(kind, tmp_path)
         detected = assert_calls_cleanly("S33", polyhub.api.detect_format, path, format_env.plugins)
-        assert detected is None, f"S33: the kit's {kind!r} sample {path.name} was detected as {detected!r}"
+        assert detected is None, (
+            f"S33: the kit's {kind!r} sample {path.name} was detected as {detected!r}"
+        )
 
     def test_rejects_given_foreign_samples(
         self, format_env: SuiteEnv, foreign_samples: Mapping[str, Path]
@@ -129,8 +139,12 @@ class FormatSuite:
         if not foreign_samples:
             pytest.skip("S33: no foreign_samples given (the kit's own table still runs)")
         for label, path in foreign_samples.items():
-            detected = assert_calls_cleanly("S33", polyhub.api.detect_format, Path(path), format_env.plugins)
-            assert detected is None, f"S33: foreign sample {label!r} ({path}) detected as {detected!r}"
+            detected = assert_calls_cleanly(
+                "S33", polyhub.api.detect_format, Path(path), format_env.plugins
+            )
+            assert detected is None, (
+                f"S33: foreign sample {label!r} ({path}) detected as {detected!r}"
+            )
 
     @pytest.mark.parametrize("keep", TRUNCATIONS)
     def test_survives_truncated_samples(
@@ -151,7 +165,9 @@ class FormatSuite:
             data = path.read_bytes()
             cut = tmp_path / f"{name}-truncated{path.suffix}"
             cut.write_bytes(data[: len(data) // 2 if keep < 0 else keep])
-            detected = assert_calls_cleanly("S34", polyhub.api.detect_format, cut, format_env.plugins)
+            detected = assert_calls_cleanly(
+                "S34", polyhub.api.detect_format, cut, format_env.plugins
+            )
             assert detected is None or detected in registered, (
                 f"S34: a truncated {name} sample was detected as unregistered {detected!r}"
             )

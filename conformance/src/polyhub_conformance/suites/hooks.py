@@ -78,7 +78,9 @@ class HooksSuite:
         """S3: importing and registering the plugin in a fresh interpreter imports no framework."""
         result = probe_plugin(hooks_plugin, frameworks=hooks_capabilities.frameworks)
         assert result.error is None, f"S3: the plugin could not be probed:\n{result.error}"
-        assert result.failed == [], f"S3: registration failed in a fresh interpreter: {result.failed}"
+        assert result.failed == [], (
+            f"S3: registration failed in a fresh interpreter: {result.failed}"
+        )
         assert result.new_modules == [], (
             f"S3: registering the plugin imported {result.new_modules}; import frameworks "
             "inside the hook bodies that need them (polyhub_runtime_load, polyhub_runtime_devices)"

@@ -54,14 +54,19 @@ class RuntimeSuite:
 
     def test_suite_is_configured(self, request: pytest.FixtureRequest) -> None:
         """S0: the required fixtures exist and the capabilities are a RuntimeCapabilities."""
-        assert_configured(request, self.required_fixtures, "runtime_capabilities", RuntimeCapabilities)
+        assert_configured(
+            request, self.required_fixtures, "runtime_capabilities", RuntimeCapabilities
+        )
         sample = request.getfixturevalue("runtime_sample")
         assert isinstance(sample, RuntimeSample), (
             f"S0: the fixture 'runtime_sample' must return a RuntimeSample, not {type(sample).__name__}"
         )
 
     def test_registers_its_runtime(
-        self, runtime_env: SuiteEnv, runtime_capabilities: RuntimeCapabilities, runtime_sample: RuntimeSample
+        self,
+        runtime_env: SuiteEnv,
+        runtime_capabilities: RuntimeCapabilities,
+        runtime_sample: RuntimeSample,
     ) -> None:
         """S40: the runtime is registered with the declared formats and devices, CPU among them."""
         failures = [f"{r.name}: {r.error}" for r in runtime_env.plugins.failed]
@@ -99,10 +104,15 @@ class RuntimeSuite:
         )
 
     def test_loads_sample_on_cpu(
-        self, runtime_env: SuiteEnv, runtime_capabilities: RuntimeCapabilities, runtime_sample: RuntimeSample
+        self,
+        runtime_env: SuiteEnv,
+        runtime_capabilities: RuntimeCapabilities,
+        runtime_sample: RuntimeSample,
     ) -> None:
         """S42: the runtime loads the sample on CPU and the model reproduces the reference output."""
-        request = load_request(runtime_env.plugins, runtime_sample, runtime=runtime_capabilities.runtime)
+        request = load_request(
+            runtime_env.plugins, runtime_sample, runtime=runtime_capabilities.runtime
+        )
         model = assert_calls_cleanly(
             "S42", runtime_env.plugins.hook.polyhub_runtime_load, request=request
         )
@@ -202,7 +212,9 @@ class RuntimeSuite:
         except Exception as exc:
             assert_error_is(polyhub.PolyhubError, "S45", call, exc)
         else:
-            pytest.fail(f"S45: {call} loaded garbage bytes and returned {model!r:.200}", pytrace=False)
+            pytest.fail(
+                f"S45: {call} loaded garbage bytes and returned {model!r:.200}", pytrace=False
+            )
 
     def test_foreign_runtime_is_not_answered(
         self, runtime_env: SuiteEnv, runtime_sample: RuntimeSample

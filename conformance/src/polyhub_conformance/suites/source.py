@@ -76,7 +76,9 @@ class SourceSuite:
 
     def test_suite_is_configured(self, request: pytest.FixtureRequest) -> None:
         """S0: the required fixtures exist and the capabilities are a SourceCapabilities."""
-        assert_configured(request, self.required_fixtures, "source_capabilities", SourceCapabilities)
+        assert_configured(
+            request, self.required_fixtures, "source_capabilities", SourceCapabilities
+        )
 
     def test_address_round_trips(
         self, source_env: SuiteEnv, source_capabilities: SourceCapabilities, sample_address: str
@@ -116,7 +118,9 @@ class SourceSuite:
         assert card.source == source_capabilities.scheme
         if not source_capabilities.downloads_assets:
             assert card.code is not None, f"S14: the code-only card {card.address} has no CodeRef"
-            assert card.code.url and card.code.entry and card.code.kind, f"S14: incomplete {card.code}"
+            assert card.code.url and card.code.entry and card.code.kind, (
+                f"S14: incomplete {card.code}"
+            )
             assert card.code.revision and re.fullmatch(r"[0-9a-f]{40}", card.code.revision), (
                 f"S14: the card's code is not pinned to a commit: revision={card.code.revision!r}"
             )
@@ -128,7 +132,9 @@ class SourceSuite:
             assert asset.sha256 is None or _SHA256.match(asset.sha256), (
                 f"S14: asset {asset.name} has sha256 {asset.sha256!r}: expected 64 lower-case hex digits"
             )
-            assert asset.size is None or asset.size >= 0, f"S14: asset {asset.name} has size {asset.size}"
+            assert asset.size is None or asset.size >= 0, (
+                f"S14: asset {asset.name} has size {asset.size}"
+            )
         if source_capabilities.publishes_hashes:
             assert any(a.sha256 for a in models), (
                 "S14: no model asset carries a sha256; set publishes_hashes=False if the hub has none"
@@ -142,7 +148,9 @@ class SourceSuite:
         import polyhub.api
 
         assert_raises_polyhub(polyhub.ModelNotFoundError, "S11", polyhub.info, unknown_address)
-        assert_raises_polyhub(polyhub.ModelNotFoundError, "S11", polyhub.api.download, unknown_address)
+        assert_raises_polyhub(
+            polyhub.ModelNotFoundError, "S11", polyhub.api.download, unknown_address
+        )
 
     def test_foreign_scheme_is_not_answered(self, source_env: SuiteEnv) -> None:
         """S12: resolve, list and help return None for a scheme that is not the plugin's."""
@@ -158,7 +166,11 @@ class SourceSuite:
         )
         assert resolved is None, "S12: polyhub_source_resolve answered for a foreign scheme"
         listed = assert_calls_cleanly(
-            "S12", hook.polyhub_source_list, scheme="conformance-foreign", filters={}, context=context
+            "S12",
+            hook.polyhub_source_list,
+            scheme="conformance-foreign",
+            filters={},
+            context=context,
         )
         assert listed is None, "S12: polyhub_source_list answered for a foreign scheme"
         helped = assert_calls_cleanly("S12", hook.polyhub_source_help, card=card, context=context)
@@ -201,7 +213,9 @@ class SourceSuite:
         schemes = {c.address.scheme for c in cards}
         assert schemes <= {source_capabilities.scheme}, f"S14: listed cards of schemes {schemes}"
         names = [c.name for c in cards]
-        assert card.name in names, f"S14: the sample {card.name!r} is not listed; listed: {names[:20]}"
+        assert card.name in names, (
+            f"S14: the sample {card.name!r} is not listed; listed: {names[:20]}"
+        )
 
     def test_help_returns_text(
         self, source_env: SuiteEnv, source_capabilities: SourceCapabilities, sample_address: str
@@ -256,7 +270,9 @@ class SourceSuite:
                 f"S15: the error expects {exc.expected}, which is no model asset's sha256"
             )
         assert_no_new_files("S15", before, source_env.home.files(), what="a failed verification")
-        assert source_env.home.blobs() == blobs_before, "S15: the blobs changed after a failed fetch"
+        assert source_env.home.blobs() == blobs_before, (
+            "S15: the blobs changed after a failed fetch"
+        )
         if good is not None:
             # ...and the next, corrupted download must not replace the good bytes.
             assert file_sha256(path) == good, "S15: the verified cached file was overwritten"
@@ -298,7 +314,9 @@ class SourceSuite:
         scheme = source_capabilities.scheme
         downloads = source_capabilities.downloads_assets
         card = assert_calls_cleanly("S16", polyhub.info, sample_address)
-        path = assert_calls_cleanly("S16", polyhub.api.download, sample_address) if downloads else None
+        path = (
+            assert_calls_cleanly("S16", polyhub.api.download, sample_address) if downloads else None
+        )
         if source_capabilities.lists_models:
             assert_calls_cleanly("S16", polyhub.list_models, scheme)
         if source_capabilities.has_help:
@@ -316,7 +334,9 @@ class SourceSuite:
         with NetworkGuard() as guard:
             offline_card = assert_calls_cleanly("S16", polyhub.info, sample_address)
             offline_path = (
-                assert_calls_cleanly("S16", polyhub.api.download, sample_address) if downloads else None
+                assert_calls_cleanly("S16", polyhub.api.download, sample_address)
+                if downloads
+                else None
             )
             if source_capabilities.lists_models:
                 assert_calls_cleanly("S16", polyhub.list_models, scheme)
@@ -372,7 +392,9 @@ class SourceSuite:
         if not source_capabilities.revisions:
             pytest.skip("S19: the source has no revisions (revisions=False)")
         addr = polyhub.parse_address(sample_address)
-        bad = polyhub.Address(addr.scheme, addr.path, "polyhub-conformance-no-such-revision", addr.options)
+        bad = polyhub.Address(
+            addr.scheme, addr.path, "polyhub-conformance-no-such-revision", addr.options
+        )
         assert_raises_polyhub(polyhub.RevisionNotFoundError, "S19", polyhub.info, str(bad))
 
     @pytest.mark.parametrize("path", GARBAGE_PATHS)

@@ -63,27 +63,45 @@ def _entries(hub: Path) -> list[dict[str, Any]]:
     for i, entry in enumerate(models):
         for key in ("name", "file", "sha256", "format"):
             if not isinstance(entry, dict) or not isinstance(entry.get(key), str):
-                raise MetadataError("missing or not a string", file=str(index), entry=str(i), field=key)
+                raise MetadataError(
+                    "missing or not a string", file=str(index), entry=str(i), field=key
+                )
     return models
 
 
 def _card(hub: Path, entry: dict[str, Any]) -> ModelCard:
     rel = entry["file"]
     if rel.startswith("/") or ".." in Path(rel).parts:
-        raise MetadataError("the file must stay inside the folder", file=str(hub / "index.yaml"), entry=entry["name"], field="file")
+        raise MetadataError(
+            "the file must stay inside the folder",
+            file=str(hub / "index.yaml"),
+            entry=entry["name"],
+            field="file",
+        )
     return ModelCard(
         address=parse_address(f"{SCHEME}:{entry['name']}"),
         name=entry["name"],
         source=SCHEME,
         summary=entry.get("summary", ""),
-        assets=(Asset(url=(hub / rel).resolve().as_uri(), sha256=entry["sha256"], format=entry["format"], name=rel),),
+        assets=(
+            Asset(
+                url=(hub / rel).resolve().as_uri(),
+                sha256=entry["sha256"],
+                format=entry["format"],
+                name=rel,
+            ),
+        ),
         metadata=entry,
     )
 
 
 @hookimpl
 def polyhub_register_sources(registry: Any) -> None:
-    registry.add(SourceInfo(scheme=SCHEME, summary="a folder with index.yaml", options=("hub",), hub_env=HUB_ENV))
+    registry.add(
+        SourceInfo(
+            scheme=SCHEME, summary="a folder with index.yaml", options=("hub",), hub_env=HUB_ENV
+        )
+    )
 
 
 @hookimpl
@@ -93,7 +111,11 @@ def polyhub_register_formats(registry: Any) -> None:
 
 @hookimpl
 def polyhub_register_runtimes(registry: Any) -> None:
-    registry.add(RuntimeInfo(name="numpy", formats=("npz",), devices=("cpu",), summary="W, b as a linear model"))
+    registry.add(
+        RuntimeInfo(
+            name="numpy", formats=("npz",), devices=("cpu",), summary="W, b as a linear model"
+        )
+    )
 
 
 @hookimpl
@@ -152,4 +174,6 @@ def polyhub_runtime_load(request: Any) -> LinearModel | None:
         with np.load(request.path, allow_pickle=False) as arrays:
             return LinearModel(arrays["W"], arrays["b"])
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise MetadataError(f"not an .npz with arrays W and b: {exc}", file=str(request.path)) from None
+        raise MetadataError(
+            f"not an .npz with arrays W and b: {exc}", file=str(request.path)
+        ) from None

@@ -39,12 +39,12 @@ class TinyNet(M.Module):
         return self.fc2(F.relu(self.fc1(x)))
 '''
 
-_HUBCONF = '''import os
+_HUBCONF = """import os
 
 from official.vision.classification.tinynet.model import TinyNet, tinynet  # noqa: F401
 
 dependencies = ["megengine", "numpy"]
-'''
+"""
 
 _FACTORY = '''
 
@@ -67,7 +67,12 @@ _GIT_ENV = {
 
 def _git(args: list[str], cwd: Path) -> str:
     done = subprocess.run(
-        ["git", *args], cwd=cwd, env={**os.environ, **_GIT_ENV}, capture_output=True, text=True, check=True
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **_GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout.strip()
 
@@ -94,10 +99,14 @@ def build_demo(directory: Path) -> DemoCase:
     import numpy as np
 
     namespace: dict[str, Any] = {}
-    exec(compile(TINY_NET_SOURCE, "tinynet-model", "exec"), namespace)  # our own source, not a repo's
+    exec(
+        compile(TINY_NET_SOURCE, "tinynet-model", "exec"), namespace
+    )  # our own source, not a repo's
     net = namespace["TinyNet"]()
     rng = np.random.default_rng(20240611)
-    weights = {k: rng.standard_normal(v.shape).astype("float32") for k, v in net.state_dict().items()}
+    weights = {
+        k: rng.standard_normal(v.shape).astype("float32") for k, v in net.state_dict().items()
+    }
     (directory / "weights").mkdir(parents=True, exist_ok=True)
     weights_file = directory / "weights" / "tinynet.pkl"
     megengine.save(weights, str(weights_file))
@@ -130,7 +139,9 @@ def build_demo(directory: Path) -> DemoCase:
         # Inputs go where the parameters are (MegEngine compares devices by name).
         device = next(iter(model.parameters())).device
         scores = model(megengine.tensor(probe, device=device)).numpy()
-        return f"scores [{', '.join(f'{v:.3f}' for v in scores[0])}] -> class {int(scores.argmax())}"
+        return (
+            f"scores [{', '.join(f'{v:.3f}' for v in scores[0])}] -> class {int(scores.argmax())}"
+        )
 
     return DemoCase(
         address=f"megengine:{bare.as_uri()}/tinynet",

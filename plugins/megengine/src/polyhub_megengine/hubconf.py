@@ -288,8 +288,17 @@ class _Resolver:
         value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
         if isinstance(value, ast.Name) and value.id != name:
             return self.resolve(info, value.id, depth + 1)
-        literals = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr, ast.BinOp,
-                    ast.ListComp, ast.DictComp)
+        literals = (
+            ast.Constant,
+            ast.List,
+            ast.Tuple,
+            ast.Dict,
+            ast.Set,
+            ast.JoinedStr,
+            ast.BinOp,
+            ast.ListComp,
+            ast.DictComp,
+        )
         if isinstance(value, literals):
             return _Origin("value")
         if isinstance(value, ast.Lambda):
@@ -317,7 +326,9 @@ def _pretrained_decorator(info: _Module, fn: ast.AST) -> tuple[str, str | None, 
         if isinstance(binding, ast.ImportFrom):
             origin = binding.module or ""
         elif isinstance(binding, ast.Import):
-            origin = next((a.name for a in binding.names if (a.asname or a.name).startswith(head)), "")
+            origin = next(
+                (a.name for a in binding.names if (a.asname or a.name).startswith(head)), ""
+            )
         kind = (
             "polyhub_megengine.pretrained"
             if "polyhub_megengine" in origin or "polyhub_megengine" in dotted
@@ -330,8 +341,16 @@ def _pretrained_decorator(info: _Module, fn: ast.AST) -> tuple[str, str | None, 
                 url_node = kw.value
             elif kw.arg == "sha256":
                 sha_node = kw.value
-        url = url_node.value if isinstance(url_node, ast.Constant) and isinstance(url_node.value, str) else None
-        sha = sha_node.value if isinstance(sha_node, ast.Constant) and isinstance(sha_node.value, str) else None
+        url = (
+            url_node.value
+            if isinstance(url_node, ast.Constant) and isinstance(url_node.value, str)
+            else None
+        )
+        sha = (
+            sha_node.value
+            if isinstance(sha_node, ast.Constant) and isinstance(sha_node.value, str)
+            else None
+        )
         return kind, url, sha
     return None
 
@@ -347,7 +366,9 @@ class Hubconf:
         self.root = Path(root)
         self.file = self.root / HUBCONF
         if not self.file.is_file():
-            raise ModelNotFoundError(f"{self.root} has no {HUBCONF}: it is not a hubconf repository")
+            raise ModelNotFoundError(
+                f"{self.root} has no {HUBCONF}: it is not a hubconf repository"
+            )
         self._resolver = _Resolver(self.root)
         self._module = _parse(self.file, "hubconf", False, HUBCONF)
         self._cache: dict[str, Entry | None] = {}
@@ -385,7 +406,10 @@ class Hubconf:
         value, line = found
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise MetadataError(
-                "must be a list of module names", file=str(self.file), line=line, field="dependencies"
+                "must be a list of module names",
+                file=str(self.file),
+                line=line,
+                field="dependencies",
             )
         return tuple(value)
 

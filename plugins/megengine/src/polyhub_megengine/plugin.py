@@ -140,7 +140,9 @@ def polyhub_runtime_load(request: LoadRequest) -> object | None:
         if code is None:
             from polyhub import MetadataError
 
-            raise MetadataError("a megengine-hubconf card needs code", file=str(request.card.address), field="code")
+            raise MetadataError(
+                "a megengine-hubconf card needs code", file=str(request.card.address), field="code"
+            )
         model: object = load_entry(
             request.context,
             code,

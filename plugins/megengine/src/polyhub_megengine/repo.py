@@ -27,7 +27,18 @@ __all__ = ["HUB_ENV", "card_for", "hubconf_for", "list_cards", "materialize", "r
 
 HUB_ENV = "POLYHUB_MEGENGINE_HUB"
 _LIST_FILTERS = frozenset(
-    {"repo", "hub", "git_host", "protocol", "revision", "commit", "model", "tags", "pretrained", "kind"}
+    {
+        "repo",
+        "hub",
+        "git_host",
+        "protocol",
+        "revision",
+        "commit",
+        "model",
+        "tags",
+        "pretrained",
+        "kind",
+    }
 )
 
 # A checkout of a commit never changes, so its static reading is kept for the process.
@@ -83,7 +94,9 @@ def hubconf_for(root: Path, commit: str | None) -> Hubconf:
     return found
 
 
-def card_for(address: Address, spec: RepoSpec, entry: Entry, commit: str | None, conf: Hubconf) -> ModelCard:
+def card_for(
+    address: Address, spec: RepoSpec, entry: Entry, commit: str | None, conf: Hubconf
+) -> ModelCard:
     """The card of one entrypoint: code only (``assets=()``), loaded by the megengine runtime."""
     tags = [entry.kind]
     if entry.decorator:
@@ -105,7 +118,9 @@ def card_for(address: Address, spec: RepoSpec, entry: Entry, commit: str | None,
             repo_id=spec.repo_id,
         ),
         framework="megengine",
-        publisher=spec.prefix.split("/")[0] if "://" not in spec.prefix and not spec.local else None,
+        publisher=spec.prefix.split("/")[0]
+        if "://" not in spec.prefix and not spec.local
+        else None,
         file=str(conf.file),
         metadata={
             "repo": spec.prefix,
@@ -167,7 +182,12 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
     )
     root, commit = materialize(context, spec.url, spec.revision)
     conf = hubconf_for(root, commit)
-    wanted_tags = {t.lower() for t in ([filters["tags"]] if isinstance(filters.get("tags"), str) else filters.get("tags") or [])}
+    wanted_tags = {
+        t.lower()
+        for t in (
+            [filters["tags"]] if isinstance(filters.get("tags"), str) else filters.get("tags") or []
+        )
+    }
     model = str(filters["model"]).lower() if filters.get("model") else None
     cards = []
     for name, entry in conf.entries().items():

@@ -35,8 +35,14 @@ def validate(path: Path) -> list[Problem] | None:
         conf = Hubconf(path)
         entries = conf.entries()
     except (MetadataError, ModelNotFoundError) as exc:
-        return [Problem(file=file, field=getattr(exc, "field", None) or "hubconf", message=str(exc),
-                        line=getattr(exc, "line", None))]
+        return [
+            Problem(
+                file=file,
+                field=getattr(exc, "field", None) or "hubconf",
+                message=str(exc),
+                line=getattr(exc, "line", None),
+            )
+        ]
     for name in ("dependencies", "weights_sha256"):
         try:
             getattr(conf, name)
@@ -47,19 +53,36 @@ def validate(path: Path) -> list[Problem] | None:
     except MetadataError:
         pinned = {}
     if not entries:
-        problems.append(Problem(file=file, field="entrypoints", message="hubconf.py exposes no callable"))
+        problems.append(
+            Problem(file=file, field="entrypoints", message="hubconf.py exposes no callable")
+        )
     for name, entry in entries.items():
         where = str(path / entry.file) if entry.file else file
         line = entry.line or None
         if entry.kind == "unknown":
-            problems.append(Problem(where, f"entrypoint {name}", "cannot be followed to a def or class statically", line))
+            problems.append(
+                Problem(
+                    where,
+                    f"entrypoint {name}",
+                    "cannot be followed to a def or class statically",
+                    line,
+                )
+            )
             continue
         if not (entry.doc or "").strip():
-            problems.append(Problem(where, f"entrypoint {name}", "has no docstring (polyhub help shows it)", line))
+            problems.append(
+                Problem(
+                    where, f"entrypoint {name}", "has no docstring (polyhub help shows it)", line
+                )
+            )
         if entry.decorator is None:
             continue
         if entry.pretrained_url is None:
-            problems.append(Problem(where, f"entrypoint {name}", "the @pretrained URL is not a string literal", line))
+            problems.append(
+                Problem(
+                    where, f"entrypoint {name}", "the @pretrained URL is not a string literal", line
+                )
+            )
             continue
         try:
             url, fragment = split_sha256(entry.pretrained_url)
@@ -67,8 +90,21 @@ def validate(path: Path) -> list[Problem] | None:
             problems.append(Problem(where, f"entrypoint {name}", str(exc), line))
             continue
         if urlsplit(url).scheme != "https":
-            problems.append(Problem(where, f"entrypoint {name}", f"weights URL {url} is not https", line))
-        if not (fragment or entry.pretrained_sha256 or pinned.get(url) or pinned.get(Path(urlsplit(url).path).name)):
-            problems.append(Problem(where, f"entrypoint {name}",
-                                    f"weights URL {url} has no sha256 (add #sha256=<hex>, sha256= or weights_sha256)", line))
+            problems.append(
+                Problem(where, f"entrypoint {name}", f"weights URL {url} is not https", line)
+            )
+        if not (
+            fragment
+            or entry.pretrained_sha256
+            or pinned.get(url)
+            or pinned.get(Path(urlsplit(url).path).name)
+        ):
+            problems.append(
+                Problem(
+                    where,
+                    f"entrypoint {name}",
+                    f"weights URL {url} has no sha256 (add #sha256=<hex>, sha256= or weights_sha256)",
+                    line,
+                )
+            )
     return problems

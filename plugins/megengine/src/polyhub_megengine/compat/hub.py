@@ -94,9 +94,7 @@ def _spec(repo_info: str, git_host: str, commit: str | None, protocol: str) -> R
         raise InvalidRepo(f"repo_info: {repo_info!r} is invalid.")
     # Split at the first ':' only: the branch keeps its '/' (feature/x), unlike upstream over SSH.
     repo, _, branch = repo_info.partition(":")
-    return parse_repo(
-        repo, revision=commit or branch or None, git_host=git_host, protocol=protocol
-    )
+    return parse_repo(repo, revision=commit or branch or None, git_host=git_host, protocol=protocol)
 
 
 def _context(*, offline: bool | None, use_cache: bool, trust_repo: bool | str | None) -> Context:
@@ -209,11 +207,20 @@ def load(
 
         _, pinned = materialize(context, spec.url, spec.revision)
         code = CodeRef(
-            url=spec.url, revision=pinned or spec.revision, entry=entry, kind=_HUBCONF_FORMAT, repo_id=spec.repo_id
+            url=spec.url,
+            revision=pinned or spec.revision,
+            entry=entry,
+            kind=_HUBCONF_FORMAT,
+            repo_id=spec.repo_id,
         )
         return load_entry(
-            context, code, Device("auto"), args=args, kwargs=kwargs,
-            trust_pickles=trust_pickles, where=f"{repo_info}:{entry}",
+            context,
+            code,
+            Device("auto"),
+            args=args,
+            kwargs=kwargs,
+            trust_pickles=trust_pickles,
+            where=f"{repo_info}:{entry}",
         )
 
     return _with_repo(repo_info, git_host, use_cache, commit, protocol, trust_repo, action)
@@ -247,7 +254,9 @@ def import_module(
         importer = RepoImporter(root)
         with intercept(loader):
             module = importer.load(HUBCONF)
-        wrapped = types.ModuleType(f"hubconf ({repo_info}@{(commit_id or '')[:12]})", module.__doc__)
+        wrapped = types.ModuleType(
+            f"hubconf ({repo_info}@{(commit_id or '')[:12]})", module.__doc__
+        )
         for name, value in vars(module).items():
             if isinstance(value, types.FunctionType):
                 value = _in_repo(value, importer, loader)
@@ -257,7 +266,9 @@ def import_module(
     return _with_repo(repo_info, git_host, use_cache, commit, protocol, trust_repo, action)
 
 
-def _in_repo(function: Callable[..., Any], importer: Any, loader: WeightLoader) -> Callable[..., Any]:
+def _in_repo(
+    function: Callable[..., Any], importer: Any, loader: WeightLoader
+) -> Callable[..., Any]:
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
         with intercept(loader), importer.active():
@@ -266,7 +277,9 @@ def _in_repo(function: Callable[..., Any], importer: Any, loader: WeightLoader) 
     return call
 
 
-def load_serialized_obj_from_url(url: str, model_dir: Any = None, *, trust_pickles: bool = False) -> Any:
+def load_serialized_obj_from_url(
+    url: str, model_dir: Any = None, *, trust_pickles: bool = False
+) -> Any:
     """Download ``url`` into polyhub's verified cache and unpickle it (allow-listed)."""
     context = _context(offline=None, use_cache=True, trust_repo=None)
     try:
