@@ -317,3 +317,16 @@ def test_waiting_for_another_process_lock_is_bounded_and_logged(home, hub, monke
         holder.release()
     assert hub.gets("m.bin") == []
     assert c.fetch(url, sha256=sha(data), size=len(data)).read_bytes() == data
+
+
+def test_no_hashing_thread_outlives_a_download(home, hub, sleeps):
+    import threading
+
+    data = payload(300_000)
+    url = hub.add("m.bin", data)
+    hub.script("m.bin", ("cut", 1000), ("ignore_range",))
+    before = {t.name for t in threading.enumerate()}
+    cache().fetch(url, sha256=sha(data), size=len(data))
+    with pytest.raises(HashMismatchError):
+        cache(force_reload=True).fetch(url, sha256=sha(b"x"), size=len(data))
+    assert "polyhub-sha256" not in {t.name for t in threading.enumerate()} - before

