@@ -11,7 +11,6 @@ from typing import Any
 
 from .address import Address, parse_address
 from .card import ModelCard
-from .config import read_config
 from .context import Context
 from .device import Device, parse_device
 from .errors import MetadataError, ModelNotFoundError, PolyhubError, UnsupportedError
@@ -45,20 +44,6 @@ def _core_options(addr: Address, **explicit: Any) -> tuple[Address, dict[str, An
     values = {k: addr.options[k] for k in CORE_OPTIONS if k in addr.options}
     values.update({k: v for k, v in explicit.items() if v is not None})
     return addr.without_options(*CORE_OPTIONS), values
-
-
-def _context(
-    plugins: Plugins | None = None,
-    *,
-    offline: bool | None = None,
-    trust_repo: bool | str | None = None,
-    force_reload: bool = False,
-    verify: bool = False,
-) -> Context:
-    config = read_config(
-        offline=offline, trust_repo=trust_repo, force_reload=force_reload, verify=verify
-    )
-    return Context(config, plugins or default_plugins())
 
 
 def _unknown_scheme(scheme: str, plugins: Plugins) -> ModelNotFoundError:
@@ -103,14 +88,16 @@ def info(
     addr, core = _core_options(
         parse_address(address, **options), offline=offline, force_reload=force_reload
     )
-    context = _context(offline=core.get("offline"), force_reload=bool(core.get("force_reload")))
+    context = Context.from_environment(
+        offline=core.get("offline"), force_reload=bool(core.get("force_reload"))
+    )
     return _resolve(addr, context)
 
 
 def help(address: str | Address, *, offline: bool | None = None, **options: Any) -> str:
     """The model's help text (entrypoint docstring, card usage). Never runs repository code."""
     addr, core = _core_options(parse_address(address, **options), offline=offline)
-    context = _context(offline=core.get("offline"))
+    context = Context.from_environment(offline=core.get("offline"))
     card = _resolve(addr, context)
     text = context.plugins.hook.polyhub_source_help(card=card, context=context)
     return text if text is not None else card.summary
@@ -143,7 +130,7 @@ def list_models(
     bytes are downloaded and no repository code runs. ``force_reload=True`` asks
     the hub again for indexes and branches it has cached.
     """
-    context = _context(offline=offline, force_reload=force_reload)
+    context = Context.from_environment(offline=offline, force_reload=force_reload)
     schemes = [scheme] if scheme else list(context.plugins.sources)
     cards: list[ModelCard] = []
     for name in schemes:
@@ -171,7 +158,7 @@ def plan(
     addr, core = _core_options(
         parse_address(address, **options), device=device, runtime=runtime, offline=offline
     )
-    context = _context(offline=core.get("offline"))
+    context = Context.from_environment(offline=core.get("offline"))
     card = _resolve(addr, context)
     return plan_load(card, parse_device(core.get("device")), context, runtime=core.get("runtime"))
 
@@ -227,7 +214,7 @@ def load(
         force_reload=force_reload,
         verify=verify,
     )
-    context = _context(
+    context = Context.from_environment(
         offline=core.get("offline"),
         trust_repo=core.get("trust_repo"),
         force_reload=bool(core.get("force_reload")),
@@ -291,7 +278,7 @@ def download(
         force_reload=force_reload,
         verify=verify,
     )
-    context = _context(
+    context = Context.from_environment(
         offline=core.get("offline"),
         force_reload=bool(core.get("force_reload")),
         verify=bool(core.get("verify")),
@@ -326,7 +313,7 @@ def list_plugins() -> list[PluginRecord]:
 
 def validate(path: str | Path) -> list[Problem]:
     """Run the publishing checks of the hub that owns ``path`` (a card, manifest or repo)."""
-    context = _context()
+    context = Context.from_environment()
     result = context.plugins.hook.polyhub_source_validate(path=Path(path), context=context)
     if result is None:
         raise UnsupportedError(f"no installed plugin knows how to validate {path}")
