@@ -41,9 +41,9 @@ def test_legacy_address_forms_name_the_same_card(legacy_hub: Path, realdata: Pat
     assert full.code.entry == "alexnet" and full.code.repo_id == "gitee.com/mindspore/models"
     assert "ascend" in full.metadata["backends"]
     # The official repository is trusted by default, as the headline call needs.
-    from polyhub.api import _context
+    from polyhub import Context
 
-    assert _context().is_trusted(full.code.repo_id, scheme="mindspore")
+    assert Context.from_environment().is_trusted(full.code.repo_id, scheme="mindspore")
     # info downloads nothing.
     assert not (Path(polyhub.get_dir()) / "blobs").exists()
 

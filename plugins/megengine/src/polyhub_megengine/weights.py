@@ -116,11 +116,9 @@ class WeightLoader:
 def _default_loader() -> WeightLoader:
     # Repository code called outside polyhub.load (e.g. after compat import_module)
     # still downloads through the verified cache, with the environment's settings.
-    from polyhub.config import read_config
-    from polyhub.context import Context
-    from polyhub.plugins import default_plugins
+    from polyhub import Context
 
-    return WeightLoader(Context(read_config(), default_plugins()))
+    return WeightLoader(Context.from_environment())
 
 
 def current_loader() -> WeightLoader:

@@ -98,11 +98,9 @@ def _spec(repo_info: str, git_host: str, commit: str | None, protocol: str) -> R
 
 
 def _context(*, offline: bool | None, use_cache: bool, trust_repo: bool | str | None) -> Context:
-    from polyhub.config import read_config
-    from polyhub.plugins import default_plugins
-
-    config = read_config(offline=offline, trust_repo=trust_repo, force_reload=not use_cache)
-    return Context(config, default_plugins())
+    return Context.from_environment(
+        offline=offline, trust_repo=trust_repo, force_reload=not use_cache
+    )
 
 
 @contextmanager

@@ -72,9 +72,9 @@ def _ckpt_path(name: str, source: str, force_reload: bool) -> Path:
     ckpts = [a for a in card.assets if a.format == "ckpt"]
     if not ckpts:
         raise polyhub.UnsupportedError(f"{card.address} has no ckpt asset to load weights from")
-    from polyhub.api import _context
+    from polyhub import Context
 
-    context = _context(force_reload=force_reload)
+    context = Context.from_environment(force_reload=force_reload)
     # The last ckpt, as upstream's asset-id picks it.
     path = context.plugins.hook.polyhub_source_fetch(card=card, asset=ckpts[-1], context=context)
     return Path(path)
