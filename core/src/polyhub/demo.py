@@ -6,11 +6,14 @@ import os
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .errors import PolyhubWarning
 
 __all__ = ["DemoCase", "run_demo", "serve_directory"]
 
@@ -86,7 +89,11 @@ def run_demo(*, out: Callable[[str], None] = print, home: Path | None = None) ->
         )
         return 1
     failures = 0
-    with tempfile.TemporaryDirectory(prefix="polyhub-demo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="polyhub-demo-") as tmp, warnings.catch_warnings():
+        # Frameworks warn about their own internals on import (deprecated APIs,
+        # float limits); the demo shows polyhub's warnings only.
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("default", PolyhubWarning)
         root = Path(tmp)
         # A fresh home, so the demo shows a cold download and leaves the user's cache alone.
         saved_home = config._home_override

@@ -10,6 +10,7 @@ server, as a user behind a mirror would.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,10 @@ net = polyhub.load("mindspore:{demo_uid()}")
 
 def build_demo(directory: Path) -> DemoCase:
     """Write the demo hub (card + MindIR) under ``directory``."""
+    # MindSpore logs every backend it cannot find (Ascend, GPU) at WARNING; the demo
+    # shows polyhub's output. Only a default: a user's GLOG_v wins. Set before the
+    # first mindspore import, which make_tiny_models does.
+    os.environ.setdefault("GLOG_v", "3")
     files = make_tiny_models(directory / "files", formats=("mindir",))
     mindir = files["mindir"]
     uid = demo_uid()
