@@ -163,3 +163,19 @@ def test_repo_module_shadows_a_global_module_of_the_same_name(tmp_path, monkeypa
     with repo.active():
         assert module.entry() == ("A", "A")
     assert not hasattr(sys.modules["src"], "net")
+
+
+@pytest.mark.parametrize(
+    ("url", "revision"),
+    [
+        ("--upload-pack=touch /tmp/polyhub-pwned", "master"),
+        ("ext::sh -c touch% /tmp/polyhub-pwned", "master"),
+        ("REPO", "--output=/tmp/polyhub-pwned"),
+    ],
+)
+def test_hostile_urls_and_revisions_run_nothing(home, tmp_path, url, revision):
+    repo = make_repo(tmp_path / "r", {"a.txt": "x"})
+    url = url.replace("REPO", repo.as_uri())
+    with pytest.raises((DownloadError, RevisionNotFoundError)):
+        checkout(url, revision, read_config())
+    assert not Path("/tmp/polyhub-pwned").exists()

@@ -84,7 +84,8 @@ def _git(args: list[str], *, cwd: Path | None = None, timeout: float = 600) -> s
     }
     try:
         done = subprocess.run(
-            ["git", *args],
+            # ext:: runs arbitrary commands as a "transport"; no hub needs it.
+            ["git", "-c", "protocol.ext.allow=never", *args],
             cwd=cwd,
             env=env,
             capture_output=True,
@@ -128,6 +129,10 @@ def checkout(
 ) -> Checkout:
     """Check out ``url`` at ``revision`` (``None``: the remote's default branch)."""
     original_url = original_url or url
+    for value, what in ((url, "repository URL"), (revision or "", "revision")):
+        if value.startswith("-") or "\x00" in value or "\n" in value:
+            # Would reach git's command line as an option (--upload-pack=...).
+            raise DownloadError(f"refusing the {what} {value!r}: it is not a URL or revision")
     key = _repo_key(original_url)
     root = config.home / "git"
     bare = root / "repos" / f"{key}.git"
@@ -179,7 +184,17 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
             os.rename(tmp, bare)
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)  # created meanwhile by another process
-    fetch = ["--git-dir", str(bare), "fetch", "--quiet", "--prune", "--force", "--no-tags", url]
+    fetch = [
+        "--git-dir",
+        str(bare),
+        "fetch",
+        "--quiet",
+        "--prune",
+        "--force",
+        "--no-tags",
+        "--",
+        url,
+    ]
     branches_and_tags = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
     try:
         _git([*fetch, *branches_and_tags, "+HEAD:refs/polyhub/HEAD"])
@@ -205,7 +220,7 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
         if found is None and len(revision) == 40:
             # Not reachable from a branch or tag: ask for the object itself.
             try:
-                _git(["--git-dir", str(bare), "fetch", "--quiet", url, revision.lower()])
+                _git(["--git-dir", str(bare), "fetch", "--quiet", "--", url, revision.lower()])
                 found = _has_commit(bare, revision.lower())
             except _GitFailed:
                 found = None
