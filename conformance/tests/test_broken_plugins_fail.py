@@ -210,6 +210,32 @@ CASES = {
         replace={'    if request.runtime != "txtw":\n        return None\n': ""},
         lines=["*S46: the plugin loaded a request for runtime 'conformance-foreign'*"],
     ),
+    "explain-answers-everything": Broken(
+        test="TestRefRuntime::test_explain_answers_only_for_its_runtime",
+        append="""
+
+@hookimpl
+def polyhub_runtime_explain(runtime: str, device: Any) -> str | None:
+    # Broken on purpose: explains devices of runtimes it does not own.
+    return f"{runtime} has no {device}"
+""",
+        lines=[
+            "*S47: polyhub_runtime_explain answered for a foreign runtime*conformance-foreign has no gpu:63*"
+        ],
+    ),
+    "validate-raises-on-foreign-files": Broken(
+        test="TestRefSource::test_validate_ignores_foreign_files",
+        append="""
+
+@hookimpl
+def polyhub_source_validate(path: Any, context: Any) -> Any:
+    # Broken on purpose: treats every file as its own and chokes on it.
+    raise ValueError(f"cannot parse {path.name}")
+""",
+        lines=[
+            "*S22: polyhub_source_validate(*) raised builtins.ValueError: cannot parse conformance-notes.txt*"
+        ],
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""``RuntimeSuite``: a runtime loads its sample on CPU and computes the reference (S40-S46).
+"""``RuntimeSuite``: a runtime loads its sample on CPU and computes the reference (S40-S47).
 
 Required fixtures: ``runtime_plugin``, ``runtime_capabilities``
 (:class:`~polyhub_conformance.RuntimeCapabilities`) and ``runtime_sample`` (a
@@ -224,4 +224,21 @@ class RuntimeSuite:
         result = runtime_env.plugins.hook.polyhub_runtime_load(request=request)
         assert result is None, (
             f"S46: the plugin loaded a request for runtime 'conformance-foreign' and returned {result!r:.200}"
+        )
+
+    def test_explain_answers_only_for_its_runtime(
+        self, runtime_env: SuiteEnv, runtime_capabilities: RuntimeCapabilities
+    ) -> None:
+        """S47: polyhub_runtime_explain gives a sentence (or None) for its runtime, None for others."""
+        from polyhub import Device
+
+        hook = runtime_env.plugins.hook.polyhub_runtime_explain
+        absent = Device("gpu", 63)
+        foreign = assert_calls_cleanly("S47", hook, runtime="conformance-foreign", device=absent)
+        assert foreign is None, (
+            f"S47: polyhub_runtime_explain answered for a foreign runtime: {foreign!r:.200}"
+        )
+        own = assert_calls_cleanly("S47", hook, runtime=runtime_capabilities.runtime, device=absent)
+        assert own is None or (isinstance(own, str) and own.strip()), (
+            f"S47: polyhub_runtime_explain for {absent} returned {own!r:.200}, not a sentence or None"
         )

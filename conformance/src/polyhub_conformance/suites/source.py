@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -175,6 +176,22 @@ class SourceSuite:
         assert listed is None, "S12: polyhub_source_list answered for a foreign scheme"
         helped = assert_calls_cleanly("S12", hook.polyhub_source_help, card=card, context=context)
         assert helped is None, "S12: polyhub_source_help answered for a foreign card"
+
+    def test_validate_ignores_foreign_files(self, source_env: SuiteEnv, tmp_path: Path) -> None:
+        """S22: polyhub_source_validate returns None for a file that no hub publishes, else Problems."""
+        import polyhub
+
+        foreign = tmp_path / "conformance-notes.txt"
+        foreign.write_bytes(b"polyhub conformance: not a card, manifest or repository\n")
+        result = assert_calls_cleanly(
+            "S22",
+            source_env.plugins.hook.polyhub_source_validate,
+            path=foreign,
+            context=source_env.context(),
+        )
+        assert result is None or (
+            isinstance(result, list) and all(isinstance(p, polyhub.Problem) for p in result)
+        ), f"S22: polyhub_source_validate returned {result!r:.200} for a foreign file"
 
     def test_info_and_list_download_no_model_bytes(
         self, source_env: SuiteEnv, source_capabilities: SourceCapabilities, sample_address: str
