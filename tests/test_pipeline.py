@@ -241,3 +241,26 @@ def test_core_options_in_the_query_act_like_keywords(text_hub):
     assert str(polyhub.info("text:lenet?device=cpu&trust_repo=true").address) == "text:lenet"
     with pytest.raises(UnsupportedError):  # the explicit keyword wins over the query
         polyhub.load("text:lenet?device=cpu", device="gpu")
+
+
+def test_listing_every_source_skips_a_broken_one(home, hub):
+    class Unreachable:
+        @hookimpl
+        def polyhub_register_sources(self, registry):
+            registry.add(SourceInfo(scheme="down"))
+
+        @hookimpl
+        def polyhub_source_list(self, scheme, filters, context):
+            if scheme != "down":
+                return None
+            raise polyhub.DownloadError("the hub is unreachable")
+
+    hub.add("lenet.txt", b"PHTXT\nweights")
+    plugins = [("text", TextPlugin(hub.base, hub.files)), ("down", Unreachable())]
+    reset_plugins(get_plugin_manager(load_entry_points=False, plugins=plugins))
+    with pytest.warns(
+        polyhub.PolyhubWarning, match="skipped the 'down' source: the hub is unreachable"
+    ):
+        assert [c.name for c in polyhub.list_models()] == ["lenet"]
+    with pytest.raises(polyhub.DownloadError):
+        polyhub.list_models("down")

@@ -128,21 +128,33 @@ def list_models(
 
     Filters are the source's own (``model=``, ``tags=``, ``hub=``...). No model
     bytes are downloaded and no repository code runs. ``force_reload=True`` asks
-    the hub again for indexes and branches it has cached.
+    the hub again for indexes and branches it has cached. Listing every source,
+    one that fails (unreachable hub, cold cache offline) is skipped with a
+    :class:`~polyhub.PolyhubWarning`; the call fails only when all of them do.
     """
     context = Context.from_environment(offline=offline, force_reload=force_reload)
+    if scheme is not None and scheme not in context.plugins.sources:
+        raise _unknown_scheme(scheme, context.plugins)
     schemes = [scheme] if scheme else list(context.plugins.sources)
     cards: list[ModelCard] = []
+    failures: list[PolyhubError] = []
     for name in schemes:
-        if name not in context.plugins.sources:
-            raise _unknown_scheme(name, context.plugins)
-        with _gc_paused():
-            found = context.plugins.hook.polyhub_source_list(
-                scheme=name, filters=dict(filters), context=context
-            )
-        if found is None:
-            raise UnsupportedError(f"the source {name!r} cannot list its models")
+        try:
+            with _gc_paused():
+                found = context.plugins.hook.polyhub_source_list(
+                    scheme=name, filters=dict(filters), context=context
+                )
+            if found is None:
+                raise UnsupportedError(f"the source {name!r} cannot list its models")
+        except PolyhubError as exc:
+            if scheme is not None:
+                raise
+            failures.append(exc)
+            context.warn(f"skipped the {name!r} source: {exc}")
+            continue
         cards.extend(found)
+    if failures and len(failures) == len(schemes):
+        raise failures[0]
     return cards
 
 

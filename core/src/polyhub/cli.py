@@ -303,9 +303,24 @@ def _plugins() -> int:
     return 0
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    # One line a warning, without the source line Python would quote.
+    print(f"polyhub: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
     from .errors import PolyhubError
 
+    warnings.showwarning = _show_warning
     parser = _parser()
     args = parser.parse_args(argv)
     try:
