@@ -17,20 +17,11 @@ import os
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 MANIFEST = Path(__file__).resolve().parents[1] / "plugins/onnx/tests/data/ONNX_HUB_MANIFEST.json"
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 def median_ms(call: Callable[[], object], runs: int) -> float:
@@ -54,14 +45,10 @@ def main() -> None:
     shutil.copy(MANIFEST, hub / "ONNX_HUB_MANIFEST.json")
 
     import polyhub
+    from polyhub.demo import serve_directory
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(hub)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    assert len(polyhub.list_models("onnx", hub=url)) == 184  # fills the index cache
-    server.shutdown()
-    server.server_close()
+    with serve_directory(hub) as url:
+        assert len(polyhub.list_models("onnx", hub=url)) == 184  # fills the index cache
 
     def from_cache() -> object:
         cards = polyhub.list_models("onnx", hub=url, offline=True)
