@@ -264,3 +264,33 @@ def test_listing_every_source_skips_a_broken_one(home, hub):
         assert [c.name for c in polyhub.list_models()] == ["lenet"]
     with pytest.raises(polyhub.DownloadError):
         polyhub.list_models("down")
+
+
+def test_a_remote_card_cannot_point_at_local_files(home, hub, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"PHTXT\nsecret")
+    import hashlib as _h
+
+    local = Asset(
+        url=secret.as_uri(), sha256=_h.sha256(secret.read_bytes()).hexdigest(), format="phtxt"
+    )
+
+    class RemoteCards(TextPlugin):
+        @hookimpl
+        def polyhub_source_resolve(self, address, context):
+            if address.scheme != "text":
+                return None
+            return ModelCard(
+                address=address,
+                name="x",
+                source="text",
+                assets=(local,),
+                file=f"{self.base}/index.json",
+            )
+
+    reset_plugins(
+        get_plugin_manager(load_entry_points=False, plugins=[("text", RemoteCards(hub.base, {}))])
+    )
+    with pytest.raises(polyhub.UntrustedError, match="names a file on this machine"):
+        polyhub.load("text:x")
+    assert not (home / "blobs").exists()

@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import PolyhubWarning, UnsupportedError
+from .errors import PolyhubWarning, UnsupportedError, UntrustedError
 
 if TYPE_CHECKING:
     from .card import Asset, ModelCard
@@ -92,6 +92,7 @@ class Context:
         view = None
         if card is not None:
             view = f"{card.source}/{card.address.path}/{asset.name}"
+            self._check_local_reference(card, asset)
         return self.cache.fetch(
             self.rewrite_url(asset.url),
             sha256=asset.sha256,
@@ -99,6 +100,19 @@ class Context:
             view=view,
             original_url=asset.url,
         )
+
+    @staticmethod
+    def _check_local_reference(card: ModelCard, asset: Asset) -> None:
+        from .downloader import is_local
+
+        # A card served by a remote hub must not make polyhub read files of this
+        # machine (file:// or a path): that would copy local secrets into the cache.
+        remote = (card.file or "").startswith(("http://", "https://"))
+        if remote and is_local(asset.url):
+            raise UntrustedError(
+                f"{card.file}: the asset {asset.url!r} names a file on this machine, "
+                "which a card from a remote hub may not do"
+            )
 
     def fetch_url(
         self,
