@@ -80,7 +80,7 @@ def main(repeats: int = 5) -> None:
         env["POLYHUB_HOME"] = str(tmp / f"home{i}")
         n_p, s = _child(CHILD_POLYHUB, env)
         cold_p.append(s)
-        _, s = _child(CHILD_POLYHUB, env)  # cache warm, process cold (branch re-resolved by git)
+        _, s = _child(CHILD_POLYHUB, env)  # cache warm, process cold (branch resolution reused)
         cold_pc.append(s)
         n_u, s = _child(CHILD_UPSTREAM, env)
         cold_u.append(s)
@@ -111,7 +111,7 @@ def main(repeats: int = 5) -> None:
         f"cold process, polyhub empty cache (git clone + static read)   : {m(cold_p) * 1000:7.1f} ms  ratio {m(cold_p) / m(cold_u):.2f}"
     )
     print(
-        f"cold process, polyhub cached checkout (branch re-resolved)    : {m(cold_pc) * 1000:7.1f} ms  ratio {m(cold_pc) / m(cold_u):.2f}"
+        f"cold process, polyhub cached checkout (no git fetch)         : {m(cold_pc) * 1000:7.1f} ms  ratio {m(cold_pc) / m(cold_u):.2f}"
     )
     print(
         f"warm, upstream megengine.hub.list                             : {m(warm_u) * 1000:7.1f} ms"

@@ -142,7 +142,7 @@ def main(repeats: int = 15) -> None:
     for label, value in (
         ("polyhub.load @commit (pinned)", p_pinned),
         ("polyhub.load branch, POLYHUB_OFFLINE=1", p_offline),
-        ("polyhub.load branch (git re-resolves it)", p_branch),
+        ("polyhub.load branch (last resolution)", p_branch),
     ):
         print(
             f"{label:<42}: {value * 1000:8.1f} ms  ratio {value / b:.3f} (overhead {100 * (value / b - 1):+.1f}%)"
