@@ -180,8 +180,8 @@ def assert_configured(
     if missing:
         pytest.fail(
             f"S0: {suite} is not configured: define the fixture(s) {', '.join(missing)} "
-            "(as methods of the class or in a conftest.py); docs/conformance.md lists "
-            "what each suite needs",
+            "(as methods of the class or in a conftest.py; one polyhub_plugin fixture stands "
+            "for every *_plugin one); docs/conformance.md lists what each suite needs",
             pytrace=False,
         )
     caps = request.getfixturevalue(capabilities_fixture)

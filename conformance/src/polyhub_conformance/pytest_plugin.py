@@ -117,9 +117,26 @@ def _missing(request: pytest.FixtureRequest, name: str) -> Any:
 
 
 @pytest.fixture
+def polyhub_plugin(request: pytest.FixtureRequest) -> object:
+    """Every suite: the plugin under test, when one module provides all of it.
+
+    ``hooks_plugin``, ``source_plugin``, ``format_plugin`` and ``runtime_plugin``
+    default to it, so a plugin in one module defines this fixture once.
+    """
+    return _missing(request, "polyhub_plugin")
+
+
+def _plugin_for(request: pytest.FixtureRequest, name: str) -> object:
+    try:
+        return request.getfixturevalue("polyhub_plugin")
+    except NotConfigured:
+        return _missing(request, name)
+
+
+@pytest.fixture
 def hooks_plugin(request: pytest.FixtureRequest) -> object:
     """HooksSuite: the plugin (usually the module of the entry point)."""
-    return _missing(request, "hooks_plugin")
+    return _plugin_for(request, "hooks_plugin")
 
 
 @pytest.fixture
@@ -133,7 +150,7 @@ def hooks_capabilities() -> HooksCapabilities:
 @pytest.fixture
 def source_plugin(request: pytest.FixtureRequest) -> object:
     """SourceSuite: the plugin that serves the scheme."""
-    return _missing(request, "source_plugin")
+    return _plugin_for(request, "source_plugin")
 
 
 @pytest.fixture
@@ -196,7 +213,7 @@ def companion_plugins() -> Sequence[object]:
 @pytest.fixture
 def format_plugin(request: pytest.FixtureRequest) -> object:
     """FormatSuite: the plugin that detects the formats."""
-    return _missing(request, "format_plugin")
+    return _plugin_for(request, "format_plugin")
 
 
 @pytest.fixture
@@ -220,7 +237,7 @@ def foreign_samples() -> Mapping[str, Path]:
 @pytest.fixture
 def runtime_plugin(request: pytest.FixtureRequest) -> object:
     """RuntimeSuite: the plugin that provides the runtime."""
-    return _missing(request, "runtime_plugin")
+    return _plugin_for(request, "runtime_plugin")
 
 
 @pytest.fixture

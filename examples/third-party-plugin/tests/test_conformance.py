@@ -47,11 +47,9 @@ def hub(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def hooks_plugin() -> object:
+def polyhub_plugin() -> object:
+    # One module holds every hook: it stands for hooks_, source_, format_ and runtime_plugin.
     return polyhub_folder.plugin
-
-
-source_plugin = format_plugin = runtime_plugin = hooks_plugin
 
 
 class TestFolderHooks(HooksSuite):

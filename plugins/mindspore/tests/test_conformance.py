@@ -27,22 +27,7 @@ from polyhub_mindspore.demo import build_demo, make_tiny_models
 
 
 @pytest.fixture
-def hooks_plugin() -> object:
-    return polyhub_mindspore.plugin
-
-
-@pytest.fixture
-def source_plugin() -> object:
-    return polyhub_mindspore.plugin
-
-
-@pytest.fixture
-def format_plugin() -> object:
-    return polyhub_mindspore.plugin
-
-
-@pytest.fixture
-def runtime_plugin() -> object:
+def polyhub_plugin() -> object:
     return polyhub_mindspore.plugin
 
 

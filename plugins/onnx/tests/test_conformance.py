@@ -26,22 +26,7 @@ from polyhub_onnx.demo import demo_models, evaluate, sample_inputs, tiny_mlp, wr
 
 
 @pytest.fixture
-def hooks_plugin() -> object:
-    return polyhub_onnx.plugin
-
-
-@pytest.fixture
-def source_plugin() -> object:
-    return polyhub_onnx.plugin
-
-
-@pytest.fixture
-def format_plugin() -> object:
-    return polyhub_onnx.plugin
-
-
-@pytest.fixture
-def runtime_plugin() -> object:
+def polyhub_plugin() -> object:
     return polyhub_onnx.plugin
 
 
