@@ -92,3 +92,13 @@ def test_plugins_lists_installed_and_builtin(home, capsys):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
     assert "polyhub.builtin (builtin)" in out
+
+
+def test_load_says_what_was_loaded_where(home, tmp_path, capsys):
+    demo = pytest.importorskip("polyhub_onnx.demo", reason="polyhub-onnx is not installed")
+    demo.build_demo(tmp_path / "hub")
+    assert main(["load", "onnx:tiny-mlp", "-O", f"hub={tmp_path / 'hub'}", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "runtime : onnxruntime" in out and "device  : cpu" in out
+    assert "plan    : chose tiny-mlp" in out and f"file    : {home}" in out
+    assert "InferenceSession" in out

@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,16 @@ def detect_format(path: Path, plugins: Plugins | None = None) -> str | None:
     return str(result) if result is not None else None
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What one load did: the model, the card, the plan and the verified file (for the CLI and demo)."""
+
+    model: Any
+    card: ModelCard
+    plan: Plan
+    path: Path | None
+
+
 def load(
     address: str | Address,
     *,
@@ -217,6 +228,30 @@ def load(
         keyword arguments (``pretrained=True``, ``num_classes=10``).
     :returns: the runtime's native model object.
     """
+    return load_detailed(
+        address,
+        device=device,
+        runtime=runtime,
+        offline=offline,
+        trust_repo=trust_repo,
+        force_reload=force_reload,
+        verify=verify,
+        **options,
+    ).model
+
+
+def load_detailed(
+    address: str | Address,
+    *,
+    device: str | Device | None = None,
+    runtime: str | None = None,
+    offline: bool | None = None,
+    trust_repo: bool | str | None = None,
+    force_reload: bool | None = None,
+    verify: bool | None = None,
+    **options: Any,
+) -> Loaded:
+    """:func:`load`, also returning the card, the plan and the file, resolved once."""
     addr, core = _core_options(
         parse_address(address, **options),
         device=device,
@@ -265,7 +300,7 @@ def load(
     model = context.plugins.hook.polyhub_runtime_load(request=request)
     if model is None:
         raise UnsupportedError(f"runtime {chosen.runtime!r} did not load {card.address}")
-    return model
+    return Loaded(model, card, chosen, path)
 
 
 def download(

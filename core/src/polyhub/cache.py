@@ -171,11 +171,9 @@ class Cache:
     def _download_verified(
         self, url: str, blob: Path, *, sha256: str, size: int | None, original_url: str
     ) -> None:
-        tmpdir = self.root / "tmp"
-        tmpdir.mkdir(parents=True, exist_ok=True)
+        mine = self._scratch(sha256)
         resumable = size is not None
-        partial = tmpdir / f"{sha256}.part"
-        mine = tmpdir / f"{sha256}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        partial = mine.parent / f"{sha256}.part"
         for fresh_start in (False, True):
             if resumable and not fresh_start:
                 # Claim a partial left by an earlier run; the rename is atomic, so of
@@ -203,6 +201,12 @@ class Cache:
                 continue
             raise HashMismatchError(url=original_url, expected=sha256, actual=got.sha256)
 
+    def _scratch(self, stem: str) -> Path:
+        """A temporary file name of this process under ``tmp/``, on the cache's filesystem."""
+        tmpdir = self.root / "tmp"
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        return tmpdir / f"{stem}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+
     def _publish(self, tmp: Path, blob: Path) -> None:
         blob.parent.mkdir(parents=True, exist_ok=True)
         # mkstemp makes 0600 files; a shared cache needs the umask's read bits.
@@ -227,11 +231,8 @@ class Cache:
                 return blob
         if self.config.offline and not is_local(url):
             raise self._offline_error(original_url)
-        self.ensure()
-        tmpdir = self.root / "tmp"
-        tmpdir.mkdir(parents=True, exist_ok=True)
         with self.lock(_key(original_url)):
-            mine = tmpdir / f"url-{_key(original_url)}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+            mine = self._scratch(f"url-{_key(original_url)}")
             try:
                 got: Downloaded = stream_to_file(
                     url, mine, self.config, size=size, name=Path(url).name
@@ -273,11 +274,6 @@ class Cache:
         except (FileNotFoundError, ValueError):
             return None
         return data if isinstance(data, dict) and isinstance(data.get("sha256"), str) else None
-
-    def recorded_sha256(self, url: str) -> str | None:
-        """The first-seen sha256 of ``url`` (before mirror rewriting), if any."""
-        record = self._read_record(self.root / "urls" / f"{_key(url)}.json")
-        return str(record["sha256"]) if record else None
 
     def _link_view(self, view: str | None, blob: Path) -> None:
         if not view:

@@ -188,29 +188,26 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
-    import polyhub
+    from .api import load_detailed
 
-    options = _options(args.option)
-    common: dict[str, Any] = {
-        "device": args.device,
-        "runtime": args.runtime,
-        "offline": args.offline,
-    }
-    card = polyhub.info(args.address, offline=args.offline, **options)
-    chosen = polyhub.plan(args.address, **common, **options)
-    model = polyhub.load(
+    done = load_detailed(
         args.address,
-        **common,
+        device=args.device,
+        runtime=args.runtime,
+        offline=args.offline,
         trust_repo=True if args.trust_repo else None,
         force_reload=args.force_reload,
-        **options,
+        **_options(args.option),
     )
+    card, chosen, model = done.card, done.plan, done.model
     print(f"address : {card.address}")
     for reason in chosen.reasons:
         print(f"plan    : {reason}")
     print(f"runtime : {chosen.runtime}")
     print(f"device  : {chosen.device}")
     print(f"format  : {chosen.format}")
+    if done.path is not None:
+        print(f"file    : {done.path}")
     for label, ports in (("input", card.inputs), ("output", card.outputs)):
         for port in ports:
             print(

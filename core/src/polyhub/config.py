@@ -7,7 +7,7 @@ consistent configuration even if the environment changes meanwhile.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,6 @@ class Config:
     retries: int = 5
     backoff_cap: float = 60.0
     lock_timeout: float = 600.0
-    extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def with_(self, **changes: Any) -> Config:
         return replace(self, **changes)

@@ -136,16 +136,13 @@ def _run_case(
     with _env(env):
         try:
             start = time.perf_counter()
-            card = api.info(case.address, **case.options)
-            chosen = api.plan(case.address, **case.options)
-            model = api.load(case.address, **case.options)
+            done = api.load_detailed(case.address, **case.options)
             took = time.perf_counter() - start
+            card, chosen, model = done.card, done.plan, done.model
             out(f"  address : {card.address}")
-            for asset in card.assets:
-                if asset == chosen.asset:
-                    path = api.download(case.address, **case.options)
-                    out(f"  cached  : {path}")
-                    out(f"  sha256  : {asset.sha256 or '(first-seen hash recorded)'} (verified)")
+            if done.path is not None and chosen.asset is not None:
+                out(f"  cached  : {done.path}")
+                out(f"  sha256  : {chosen.asset.sha256 or '(first-seen hash recorded)'} (verified)")
             if card.code is not None:
                 out(f"  code    : {card.code.url} ({card.code.entry})")
             out(f"  runtime : {chosen.runtime} on {chosen.device} ({chosen.format})")

@@ -9,9 +9,8 @@ that names it, not later in the middle of a load.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Generic, TypeVar
 
 from .device import DEVICE_KINDS
@@ -112,10 +111,6 @@ class _Registry(Generic[_T]):
         if not item.plugin:
             item = type(item)(**{**item.__dict__, "plugin": self.current_plugin})
         self._items[key] = item
-
-    def view(self) -> Mapping[str, _T]:
-        """A read-only mapping of name to entry."""
-        return MappingProxyType(self._items)
 
     def __contains__(self, key: object) -> bool:
         return key in self._items
