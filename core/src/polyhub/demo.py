@@ -39,14 +39,23 @@ class DemoCase:
 
 
 @contextmanager
-def serve_directory(directory: Path) -> Iterator[str]:
-    """Serve ``directory`` over HTTP on 127.0.0.1 (a free port) for the block; yields the base URL."""
+def serve_directory(directory: Path, *, requests: list[str] | None = None) -> Iterator[str]:
+    """Serve ``directory`` over HTTP on 127.0.0.1 (a free port) for the block; yields the base URL.
+
+    :param requests: when given, the path of every request is appended to it, so a
+        caller can count what a client fetched.
+    """
     from functools import partial
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     class _QuietHandler(SimpleHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def send_head(self) -> Any:
+            if requests is not None:
+                requests.append(self.path.split("?", 1)[0])
+            return super().send_head()
 
     handler = partial(_QuietHandler, directory=str(directory))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
