@@ -1,8 +1,10 @@
 """A drop-in for ``megengine.hub``, backed by polyhub: ``from polyhub_megengine.compat import hub``.
 
-Same names, arguments and return types as MegEngine 1.13's ``megengine.hub``
-(``list``, ``help``, ``load``, ``import_module``, ``load_serialized_obj_from_url``,
-``pretrained``), with upstream's flaws fixed:
+Follows the API of ``megengine.hub`` in MegEngine 1.13 (the last release with
+Linux wheels): same names, arguments, defaults, return values and exception class
+names (``list``, ``help``, ``load``, ``import_module``, ``load_serialized_obj_from_url``,
+``pretrained``); ``docs/megengine.md`` lists every deliberate difference beside
+upstream's behaviour. Upstream's flaws fixed:
 
 - repositories are git checkouts pinned to a commit in polyhub's cache (mirrors,
   offline mode, ``force_reload``), any host git accepts (ports, IPv4/IPv6, upper
@@ -18,7 +20,8 @@ Same names, arguments and return types as MegEngine 1.13's ``megengine.hub``
   ``BaseException``) and from the matching polyhub error.
 
 ``use_cache=True`` (the default, as upstream) uses the cached checkout without
-network when there is one; ``use_cache=False`` fetches again. ``model_dir`` of
+network when there is one; ``use_cache=False`` fetches the code again and, as
+upstream, reuses cached weights. ``model_dir`` of
 ``load_serialized_obj_from_url`` is accepted for compatibility; files live in
 polyhub's content-addressed cache.
 """
@@ -90,7 +93,9 @@ class EntryNotFoundError(ModelNotFoundError, RuntimeError):
 
 
 def _spec(repo_info: str, git_host: str, commit: str | None, protocol: str) -> RepoSpec:
-    if not isinstance(repo_info, str) or not repo_info.strip():
+    # Upstream's grammar is owner/name[:branch]: a second ':' is malformed, and is
+    # refused here, before any fetch, as upstream refuses it.
+    if not isinstance(repo_info, str) or not repo_info.strip() or repo_info.count(":") > 1:
         raise InvalidRepo(f"repo_info: {repo_info!r} is invalid.")
     # Split at the first ':' only: the branch keeps its '/' (feature/x), unlike upstream over SSH.
     repo, _, branch = repo_info.partition(":")
@@ -103,17 +108,36 @@ def _context(*, offline: bool | None, use_cache: bool, trust_repo: bool | str | 
     )
 
 
+def _weights_context(context: Context) -> Context:
+    """The context weights are fetched with: upstream's ``use_cache=False`` fetches the
+    code again, never the weights, which stay in its ``serialized`` folder."""
+    if not context.force_reload:
+        return context
+    return Context(context.config.with_(force_reload=False), context.plugins)
+
+
 @contextmanager
 def _translated() -> Iterator[None]:
-    """Upstream's error classes, still polyhub errors underneath."""
+    """Upstream's error classes for fetching a repository, still polyhub errors underneath."""
     try:
         yield
-    except (FetcherError, HashMismatchError, OfflineError):
+    except (FetcherError, HTTPDownloadError, HashMismatchError, OfflineError):
         raise
     except RevisionNotFoundError as exc:
         raise GitCheckoutError(str(exc)) from exc
     except DownloadError as exc:
         raise GitPullError(str(exc), url=exc.url, status=exc.status) from exc
+
+
+@contextmanager
+def _weights_errors() -> Iterator[None]:
+    """A failed weights download is upstream's ``HTTPDownloadError``, not a git error."""
+    try:
+        yield
+    except (FetcherError, HashMismatchError, OfflineError):
+        raise
+    except DownloadError as exc:
+        raise HTTPDownloadError(str(exc), url=exc.url, status=exc.status) from exc
 
 
 def _with_repo(
@@ -162,16 +186,16 @@ def help(
     use_cache: bool = True,
     commit: str | None = None,
     protocol: str = DEFAULT_PROTOCOL,
-) -> str:
-    """The docstring of ``entry`` (what ``entry.__doc__`` is), read without running hubconf."""
+) -> str | None:
+    """The docstring of ``entry`` (what ``entry.__doc__`` is: ``None`` when it has none),
+    read without running hubconf."""
     conf = _with_repo(repo_info, git_host, use_cache, commit, protocol, None, _hubconf)
     found = conf.entry(entry)
     if found is None:
         raise EntryNotFoundError(
             f"Cannot find callable {entry} in hubconf.py of {repo_info}; it has: {', '.join(conf.names())}"
         )
-    doc: str = found.doc or ""
-    return doc
+    return found.doc
 
 
 def load(
@@ -211,15 +235,16 @@ def load(
             kind=_HUBCONF_FORMAT,
             repo_id=spec.repo_id,
         )
-        return load_entry(
-            context,
-            code,
-            Device("auto"),
-            args=args,
-            kwargs=kwargs,
-            trust_pickles=trust_pickles,
-            where=f"{repo_info}:{entry}",
-        )
+        with _weights_errors():
+            return load_entry(
+                _weights_context(context),
+                code,
+                Device("auto"),
+                args=args,
+                kwargs=kwargs,
+                trust_pickles=trust_pickles,
+                where=f"{repo_info}:{entry}",
+            )
 
     return _with_repo(repo_info, git_host, use_cache, commit, protocol, trust_repo, action)
 
@@ -248,7 +273,9 @@ def import_module(
         conf = _hubconf(context, spec)
         check_dependencies(conf, repo_info)
         context.check_trust(spec.repo_id, scheme="megengine", purpose="run hubconf.py")
-        loader = WeightLoader(context, repo_sha256=conf.weights_sha256, where=repo_info)
+        loader = WeightLoader(
+            _weights_context(context), repo_sha256=conf.weights_sha256, where=repo_info
+        )
         importer = RepoImporter(root)
         with intercept(loader):
             module = importer.load(HUBCONF)
@@ -269,7 +296,7 @@ def _in_repo(
 ) -> Callable[..., Any]:
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
-        with intercept(loader), importer.active():
+        with _weights_errors(), intercept(loader), importer.active():
             return function(*args, **kwargs)
 
     return call
