@@ -51,10 +51,21 @@ def _unknown_scheme(scheme: str, plugins: Plugins) -> ModelNotFoundError:
     known = ", ".join(plugins.sources) or "none"
     failed = [p for p in plugins.failed if p.name == scheme or scheme in p.module]
     hint = f" (plugin {failed[0].name!r} failed to load: {failed[0].error})" if failed else ""
-    return ModelNotFoundError(
-        f"no installed plugin serves the scheme {scheme!r}{hint}; installed schemes: {known}. "
-        f"Is polyhub-{scheme} installed?"
+    # The project's own plugins are named polyhub-<scheme>; a third-party scheme may be
+    # served by any distribution, so only `polyhub plugins` can say more.
+    install = (
+        f"install it with: pip install polyhub-{scheme}"
+        if scheme in _FIRST_PARTY_SCHEMES
+        else f"is a plugin for it installed? (`polyhub plugins` lists them; the project's own "
+        f"are {', '.join(f'polyhub-{s}' for s in _FIRST_PARTY_SCHEMES)})"
     )
+    return ModelNotFoundError(
+        f"no installed plugin serves the scheme {scheme!r}{hint}; installed schemes: {known}; "
+        + install
+    )
+
+
+_FIRST_PARTY_SCHEMES = ("onnx", "mindspore", "megengine")
 
 
 def _resolve(address: Address, context: Context) -> ModelCard:

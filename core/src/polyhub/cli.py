@@ -297,7 +297,9 @@ def _plugins() -> int:
             if items
         ]
         print(f"{rec.name} ({dist}) {'; '.join(provides) or 'core defaults'}")
-    return 0
+        for why in rec.missing:
+            print(f"  not usable here: {why}")
+    return 1 if failed else 0
 
 
 def _show_warning(

@@ -106,6 +106,10 @@ def plan_load(
                     f"skipped {label} with {info.name}: it runs on {'/'.join(info.devices)}, not {device.kind}"
                 )
                 continue
+            not_installed = info.missing_reason()
+            if not_installed:
+                reasons.append(f"skipped {label} with {info.name}: {not_installed}")
+                continue
             try:
                 present = context.runtime_devices(info.name)
             except PolyhubError as exc:

@@ -47,6 +47,9 @@ class PluginRecord:
     formats: tuple[str, ...] = ()
     runtimes: tuple[str, ...] = ()
     error: str | None = None
+    #: why a runtime of the plugin cannot load here (its framework is not installed), each
+    #: with the install command; the plugin's sources still work.
+    missing: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -131,6 +134,11 @@ class Plugins:
                     sources=tuple(s for s in self.sources if self.sources[s].plugin == name),
                     formats=tuple(f for f in self.formats if self.formats[f].plugin == name),
                     runtimes=tuple(r for r in self.runtimes if self.runtimes[r].plugin == name),
+                    missing=tuple(
+                        f"runtime {r}: {self.runtimes[r].missing_reason()}"
+                        for r in self.runtimes
+                        if self.runtimes[r].plugin == name and self.runtimes[r].missing()
+                    ),
                 )
             )
 

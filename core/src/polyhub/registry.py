@@ -68,6 +68,11 @@ class RuntimeInfo:
 
     :ivar default: ``False`` for a runtime used only when asked for by name
         (``runtime="onnx"`` returns a bare ``ModelProto`` instead of a session).
+    :ivar requires: top-level modules the runtime imports when it loads (its
+        framework, e.g. ``("onnxruntime",)``). A plugin installs without its
+        framework where the framework has no wheel; the core then skips the
+        runtime and says what to install, without importing anything.
+    :ivar install: the command that installs what ``requires`` names, shown to users.
     """
 
     name: str
@@ -76,6 +81,23 @@ class RuntimeInfo:
     summary: str = ""
     default: bool = True
     plugin: str = ""
+    requires: tuple[str, ...] = ()
+    install: str = ""
+
+    def missing(self) -> tuple[str, ...]:
+        """The modules of :attr:`requires` that are not installed (looked up, not imported)."""
+        import importlib.util
+
+        return tuple(m for m in self.requires if importlib.util.find_spec(m) is None)
+
+    def missing_reason(self) -> str:
+        """``""`` when the runtime can load; else which modules are missing and how to install them."""
+        missing = self.missing()
+        if not missing:
+            return ""
+        return f"{', '.join(missing)} not installed" + (
+            f" ({self.install})" if self.install else ""
+        )
 
 
 _T = TypeVar("_T", SourceInfo, FormatInfo, RuntimeInfo)

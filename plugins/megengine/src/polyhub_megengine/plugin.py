@@ -73,6 +73,10 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
             devices=("cpu", "gpu"),
             summary="MegEngine 1.13: hubconf entrypoints give a Module, .pkl a state dict, "
             ".mge a GraphInference",
+            # MegEngine publishes Linux wheels up to CPython 3.10 only; the plugin installs
+            # everywhere else too, for listing and reading repositories.
+            requires=("megengine",),
+            install="pip install 'megengine==1.13.0' (Linux x86-64, CPython 3.10 or older)",
         )
     )
 

@@ -53,6 +53,11 @@ def polyhub_register_formats(registry: FormatRegistry) -> None:
     registry.add(FormatInfo("mslite", "MindSpore Lite model (FlatBuffer MSL2)", (".ms",)))
 
 
+# The plugin installs where MindSpore has no wheel (listing and info work there);
+# loading then says this.
+_MS_INSTALL = "pip install mindspore"
+
+
 @hookimpl
 def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
     from .card import CODE_KIND
@@ -64,11 +69,18 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
             formats=("ckpt", "mindir", CODE_KIND),
             devices=("cpu", "gpu", "ascend"),
             summary="MindSpore: CKPT into the network of mindspore_hub_conf.py, MindIR as a GraphCell",
+            requires=("mindspore",),
+            install=_MS_INSTALL,
         )
     )
     registry.add(
         RuntimeInfo(
-            AIR_RUNTIME, formats=("air",), devices=("ascend",), summary="AIR graphs, Ascend only"
+            AIR_RUNTIME,
+            formats=("air",),
+            devices=("ascend",),
+            summary="AIR graphs, Ascend only",
+            requires=("mindspore",),
+            install=_MS_INSTALL,
         )
     )
     registry.add(
@@ -77,6 +89,8 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
             formats=("mslite",),
             devices=("cpu", "gpu", "ascend"),
             summary="MindSpore Lite models (needs mindspore-lite)",
+            requires=("mindspore_lite",),
+            install="pip install mindspore-lite",
         )
     )
 

@@ -50,6 +50,9 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
             formats=(FORMAT,),
             devices=("cpu", "gpu", "ascend"),
             summary="onnxruntime.InferenceSession (CPU, CUDA/TensorRT, CANN providers)",
+            # The flavour of ONNX Runtime is the user's choice (extras cpu / gpu).
+            requires=("onnxruntime",),
+            install="pip install 'polyhub-onnx[cpu]' for CPU, or 'polyhub-onnx[gpu]' for CUDA",
         )
     )
     registry.add(
@@ -59,6 +62,8 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
             devices=("cpu",),
             summary="onnx.ModelProto, unexecuted (runtime='onnx')",
             default=False,
+            requires=("onnx",),
+            install="pip install onnx",
         )
     )
 
