@@ -51,13 +51,17 @@ class GitLfsPointerError(DownloadError):
     :ivar pointer: the pointer's ``oid`` (sha256 hex) and ``size`` (bytes).
     """
 
-    def __init__(self, url: str, pointer: LfsPointer) -> None:
+    def __init__(self, url: str, pointer: LfsPointer, *, hint: str = "") -> None:
         self.pointer = pointer
         super().__init__(
             f"GET {url} returned a Git LFS pointer (oid sha256:{pointer.oid}, size "
             f"{pointer.size} bytes), not the file: this host serves the pointer text, not the "
-            "LFS object it stands for. Fetch the file from a host that serves the object itself "
-            "(a mirror of the repository's LFS files; POLYHUB_MIRRORS can redirect the URL)",
+            "LFS object it stands for. "
+            + (
+                hint
+                or "Fetch the file from a host that serves the object itself (a mirror of the "
+                "repository's LFS files; POLYHUB_MIRRORS can redirect the URL)"
+            ),
             url=url,
         )
 

@@ -29,6 +29,7 @@ import polyhub
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from polyhub import DownloadError, HashMismatchError
+from polyhub.lfs import GitLfsPointerError
 
 MANIFEST_URL = "https://raw.githubusercontent.com/onnx/models/main/ONNX_HUB_MANIFEST.json"
 HF = "https://huggingface.co/onnxmodelzoo/legacy_models/resolve/main"
@@ -164,6 +165,8 @@ def test_a_real_lfs_pointer_is_named_at_once(
         polyhub.load("onnx:mnist", opset=7)
     took = time.monotonic() - began
     assert took < 1.0, f"{took:.2f}s"
+    assert isinstance(caught.value, GitLfsPointerError)
+    assert caught.value.pointer.size == 26454
     text = str(caught.value)
     assert "Git LFS pointer" in text
     assert f"/media.githubusercontent.com/media/onnx/models/main/{MNIST_7}" in text

@@ -84,11 +84,14 @@ def _fetch(card: ModelCard, asset: Asset, context: Context) -> Path:
     try:
         return context.fetch(asset, card=card)
     except GitLfsPointerError as exc:
-        raise DownloadError(
-            f"{exc}. The ONNX Model Zoo's files left GitHub's LFS on 2025-07-01 and are at "
-            f"{HF_FILES}/<model_path>, where hub onnx/models takes them by default; set "
-            f"{FILES_ENV} to 'huggingface' or to a base URL that serves this hub's files",
-            url=exc.url,
+        raise GitLfsPointerError(
+            exc.url or asset.url,
+            exc.pointer,
+            hint=(
+                "The ONNX Model Zoo's files left GitHub's LFS on 2025-07-01 and are at "
+                f"{HF_FILES}/<model_path>, where hub onnx/models takes them by default; set "
+                f"{FILES_ENV} to 'huggingface' or to a base URL that serves this hub's files"
+            ),
         ) from exc
     except HashMismatchError as exc:
         revision = card.address.revision
