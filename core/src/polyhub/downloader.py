@@ -29,6 +29,7 @@ import urllib3
 
 from .config import Config
 from .errors import DownloadError
+from .lfs import MAX_POINTER, check_body_head
 
 __all__ = ["Downloaded", "fetch_bytes", "is_local", "local_path", "stream_to_file"]
 
@@ -246,6 +247,18 @@ def stream_to_file(
         validator: str | None = None
         attempt = 0
         bar = _progress(config, size, name or os.path.basename(urlparse(url).path))
+        if 0 < offset < MAX_POINTER:
+            # A partial an older run took from a Git LFS pointer: start over, and the
+            # fresh body is refused below for what it is.
+            f.seek(0)
+            head = f.read(offset)
+            try:
+                check_body_head(url, head, size, lambda: b"")
+            except DownloadError:
+                f.seek(0)
+                f.truncate(0)
+                offset = 0
+                resumed = False
         hasher = _BackgroundSha256()
         try:
             hasher.update_from(f, offset)
@@ -302,7 +315,17 @@ def stream_to_file(
                         # read1 returns what has arrived (a stalled or cut stream loses
                         # nothing already received) and skips requests' per-chunk generator
                         # machinery; "identity" encoding makes the raw bytes the file's bytes.
+                        first = offset == 0
                         while chunk := resp.raw.read1(CHUNK, decode_content=True):
+                            if first:
+                                # Before any byte is written: a pointer leaves no partial.
+                                first = False
+                                chunk = check_body_head(
+                                    url,
+                                    chunk,
+                                    size,
+                                    lambda: resp.raw.read1(CHUNK, decode_content=True),
+                                )
                             if size is not None and offset + len(chunk) > size:
                                 raise DownloadError(
                                     f"GET {url}: the server sent more than the declared {size} bytes",
@@ -367,7 +390,10 @@ def _copy_local(src: Path, dest: Path, url: str, size: int | None) -> Downloaded
     total = 0
     try:
         with open(src, "rb") as fin, open(dest, "wb") as fout:
-            while block := fin.read(CHUNK):
+            # A Git checkout without its LFS objects holds pointers at the files' paths.
+            first = check_body_head(url, fin.read(CHUNK), size, lambda: fin.read(CHUNK))
+            while block := first or fin.read(CHUNK):
+                first = b""
                 total += len(block)
                 if size is not None and total > size:
                     raise DownloadError(f"{src} is larger than the declared {size} bytes", url=url)

@@ -32,6 +32,7 @@ def polyhub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("POLYHUB_DISABLE_PROGRESS_BARS", "1")
     for name in (
         "POLYHUB_ONNX_HUB",
+        "POLYHUB_ONNX_FILES",
         "POLYHUB_OFFLINE",
         "POLYHUB_MIRRORS",
         "POLYHUB_REQUIRE_HASHES",

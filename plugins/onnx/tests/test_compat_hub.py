@@ -25,13 +25,17 @@ def zoo(tmp_path: Path, make_hub, serve, monkeypatch: pytest.MonkeyPatch):
         raw.mkdir(parents=True)
         (source / "ONNX_HUB_MANIFEST.json").rename(raw / "ONNX_HUB_MANIFEST.json")
         media = site / "media" / "media" / owner / name / "main"  # the URL path starts /media/
+        if (owner, name) == ("onnx", "models"):
+            # The zoo's files are on its Hugging Face mirror since GitHub's LFS ended.
+            media = site / "hf" / "onnxmodelzoo" / "legacy_models" / "resolve" / "main"
         media.parent.mkdir(parents=True, exist_ok=True)
         source.rename(media)
     server = serve(site)
     monkeypatch.setenv(
         "POLYHUB_MIRRORS",
         f"https://raw.githubusercontent.com={server.base_url}/raw,"
-        f"https://media.githubusercontent.com={server.base_url}/media",
+        f"https://media.githubusercontent.com={server.base_url}/media,"
+        f"https://huggingface.co={server.base_url}/hf",
     )
     return server
 
@@ -46,7 +50,10 @@ def test_default_repo_goes_through_the_mirror(zoo) -> None:
     assert "/raw/onnx/models/main/ONNX_HUB_MANIFEST.json" in zoo.requests
     model = hub.load("TINY-MLP")
     assert model is not None and model.opset_import[0].version == 17
-    assert "/media/media/onnx/models/main/demo/tiny-mlp/model/tiny-mlp-17.onnx" in zoo.requests
+    assert (
+        "/hf/onnxmodelzoo/legacy_models/resolve/main/demo/tiny-mlp/model/tiny-mlp-17.onnx"
+        in zoo.requests
+    )
 
 
 def test_model_info_has_upstream_fields(zoo) -> None:

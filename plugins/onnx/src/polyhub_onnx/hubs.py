@@ -2,17 +2,27 @@
 
 A hub is one of three things, named by a spec string:
 
-* ``owner/name[:ref]``: a GitHub repository, read as ``onnx.hub`` did: the
-  manifest from ``raw.githubusercontent.com`` and model blobs from
-  ``media.githubusercontent.com`` (the Git LFS media host). The default hub is
-  ``onnx/models:main``.
+* ``owner/name[:ref]``: a GitHub repository. The manifest comes from
+  ``raw.githubusercontent.com``; the files it names (``model_path``,
+  ``model_with_data_path``) from the file host :data:`FILES_ENV` picks. By
+  default that is, for ``onnx/models`` (the default hub, ``onnx/models:main``),
+  the Hugging Face mirror of the zoo, and for any other repository GitHub's Git
+  LFS media host ``media.githubusercontent.com``, as ``onnx.hub`` did.
 * an ``http(s)://`` base URL serving ``ONNX_HUB_MANIFEST.json`` and the files
   next to it.
 * a local directory (absolute, ``./``, ``../``, ``~`` or ``file://``) holding
   the manifest and the files.
 
+Why the mirror: GitHub stopped serving the zoo's Git LFS objects on
+2025-07-01 and answers a model path with the ~130-byte pointer text; the
+files were copied, same paths and bytes, to the Hugging Face repository
+``onnxmodelzoo/legacy_models``, whose ``main`` is the zoo's ``main``. A ref of
+``onnx/models`` other than ``main`` (``onnx:mnist@<commit>``) still reads its
+manifest at that ref and its files from the mirror: the paths are the same,
+and the manifest's sha256 decides whether the mirror's bytes are that ref's.
+
 Every URL is built from the spec here and nowhere else, so ``POLYHUB_MIRRORS``
-(applied by the core to every fetch) can redirect the GitHub hosts.
+(applied by the core to every fetch) can redirect each host.
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ from polyhub import UnsupportedError
 
 __all__ = [
     "DEFAULT_HUB",
+    "FILES_ENV",
+    "HF_FILES",
     "HUB_ENV",
     "MANIFEST_NAME",
     "HubSpec",
@@ -40,6 +52,10 @@ DEFAULT_REF = "main"
 
 RAW_HOST = "https://raw.githubusercontent.com"
 MEDIA_HOST = "https://media.githubusercontent.com/media"
+# The ONNX Model Zoo's files since GitHub's LFS downloads ended: same paths, same bytes.
+HF_FILES = "https://huggingface.co/onnxmodelzoo/legacy_models/resolve/main"
+# Where a GitHub hub's files come from: "auto" (unset), "github", "huggingface" or a base URL.
+FILES_ENV = "POLYHUB_ONNX_FILES"
 
 _GITHUB = re.compile(
     r"^(?P<owner>[A-Za-z0-9_.\-]+)/(?P<name>[A-Za-z0-9_.\-]+)(?::(?P<ref>[^\s:]+))?$"
@@ -89,8 +105,11 @@ class HubSpec:
     def file_url(self, relative: str, *, lfs: bool = True) -> str:
         """The URL (or local path) of ``relative``, a checked path from the manifest.
 
-        ``lfs`` picks GitHub's LFS media host, where model blobs live; the
-        manifest itself is a plain file on the raw host.
+        ``lfs`` marks a file the manifest names (a model, a tarball): for a
+        GitHub hub it comes from :meth:`files_base`; the manifest itself is a
+        plain file on the raw host.
+
+        :raises UnsupportedError: ``POLYHUB_ONNX_FILES`` holds no valid choice.
         """
         if self.kind == "local":
             # String joins, not Path: listing builds two of these per entry.
@@ -98,8 +117,40 @@ class HubSpec:
         quoted = quote(relative, safe="/")
         if self.kind == "url":
             return f"{self.base}/{quoted}"
-        host = MEDIA_HOST if lfs else RAW_HOST
-        return f"{host}/{self.owner}/{self.name}/{quote(self.ref, safe='/')}/{quoted}"
+        if not lfs:
+            return f"{RAW_HOST}/{self.owner}/{self.name}/{quote(self.ref, safe='/')}/{quoted}"
+        return f"{self.files_base()}/{quoted}"
+
+    def files_base(self) -> str:
+        """The base URL of a GitHub hub's files, from ``POLYHUB_ONNX_FILES``.
+
+        * unset or ``auto``: the Hugging Face mirror :data:`HF_FILES` for
+          ``onnx/models`` (any ref), GitHub's LFS media host for other repositories;
+        * ``github``: GitHub's LFS media host at the hub's ref, for every repository;
+        * ``huggingface``: the Hugging Face mirror, for every repository;
+        * an ``http(s)://`` base URL: ``{base}/{model_path}`` (a private copy of the zoo).
+
+        :raises UnsupportedError: any other value.
+        """
+        media = f"{MEDIA_HOST}/{self.owner}/{self.name}/{quote(self.ref, safe='/')}"
+        choice = os.environ.get(FILES_ENV, "").strip()
+        if choice in ("", "auto"):
+            return HF_FILES if self.is_default else media
+        if choice == "github":
+            return media
+        if choice == "huggingface":
+            return HF_FILES
+        if choice.startswith(("http://", "https://")) and urlsplit(choice).netloc:
+            return choice.rstrip("/")
+        raise UnsupportedError(
+            f"{FILES_ENV}={choice!r} is not 'auto', 'github', 'huggingface' nor an "
+            "http(s):// base URL"
+        )
+
+    @property
+    def files_from_mirror(self) -> bool:
+        """True when a GitHub hub's files come from the mirror of ``onnx/models`` main."""
+        return self.kind == "github" and self.files_base() == HF_FILES
 
     def at(self, revision: str | None) -> HubSpec:
         """This hub pinned to ``revision`` (an address's ``@revision``).

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from polyhub import Address, Context, DemoCase, Device, LoadRequest, ModelCard, Problem
+    from polyhub import Address, Asset, Context, DemoCase, Device, LoadRequest, ModelCard, Problem
     from polyhub.registry import FormatRegistry, RuntimeRegistry, SourceRegistry
 
 SCHEME = "onnx"
@@ -95,6 +95,15 @@ def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
     from . import source
 
     return source.help_text(card)
+
+
+@hookimpl
+def polyhub_source_fetch(card: ModelCard, asset: Asset, context: Context) -> Path | None:
+    if card.source != SCHEME:
+        return None
+    from .fetch import fetch_model
+
+    return fetch_model(card, asset, context)
 
 
 @hookimpl

@@ -20,8 +20,10 @@ the names, arguments and return types are those of onnx 1.11-1.20
   ``AssertionError``, so ``except AssertionError`` keeps working;
 * messages upstream printed ("Downloading ...") go to the ``polyhub`` logger.
 
-The default repository ``onnx/models:main`` resolves to the GitHub raw and
-media URLs, which ``POLYHUB_MIRRORS`` can redirect.
+The default repository ``onnx/models:main`` reads its manifest from GitHub's
+raw host and its files from the zoo's Hugging Face mirror (GitHub serves only
+Git LFS pointers for them since 2025-07-01; ``POLYHUB_ONNX_FILES`` picks another
+host); ``POLYHUB_MIRRORS`` can redirect each.
 """
 
 from __future__ import annotations
