@@ -24,6 +24,12 @@ def _options(pairs: Sequence[str]) -> dict[str, Any]:
     return result
 
 
+_VERIFY_HELP = (
+    "re-hash cached files before use (also POLYHUB_VERIFY=1); otherwise their size and "
+    "mtime are compared with those recorded when they were cached"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="polyhub",
@@ -58,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--device", default="auto")
     s.add_argument("--force-reload", action="store_true")
+    s.add_argument("--verify", action="store_true", default=None, help=_VERIFY_HELP)
     s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE")
 
     s = sub.add_parser("load", help="load a model and say what was loaded where")
@@ -66,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--runtime")
     s.add_argument("--trust-repo", action="store_true", help="trust the model's code repository")
     s.add_argument("--force-reload", action="store_true")
+    s.add_argument("--verify", action="store_true", default=None, help=_VERIFY_HELP)
     s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE")
 
     s = sub.add_parser("cache", help="inspect and clean the cache")
@@ -155,6 +163,7 @@ def _run(args: argparse.Namespace) -> int:
             device=args.device,
             offline=args.offline,
             force_reload=args.force_reload,
+            verify=args.verify,
             **_options(args.option),
         )
         print(path)
@@ -209,6 +218,7 @@ def _load(args: argparse.Namespace) -> int:
         offline=args.offline,
         trust_repo=True if args.trust_repo else None,
         force_reload=args.force_reload,
+        verify=args.verify,
         **_options(args.option),
     )
     card, chosen, model = done.card, done.plan, done.model

@@ -9,8 +9,12 @@ same key, or removed by ``polyhub cache prune`` and by the next download.
 
 The lock only decides who may touch a leftover; nothing relies on it for the
 correctness of the bytes (every blob is hashed before it is published). Where
-``flock`` does not exist (Windows) every file counts as unowned, and only the
-age threshold of ``prune`` protects a running download.
+``flock`` lies (some NFS, Lustre and GPFS mounts grant every caller the lock),
+a second check keeps processes of the same machine apart: the writer's pid is
+part of the file name, and a file whose writer is alive and wrote in the last
+:data:`QUIET` seconds is never taken over. Where ``flock`` does not exist
+(Windows) only that check and the age threshold of ``prune`` protect a
+running download.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 
-__all__ = ["create_owned", "release", "try_own"]
+__all__ = ["QUIET", "create_owned", "release", "try_own"]
+
+# A file its (living) writer touched this recently is in use, whatever the lock says.
+QUIET = 120.0
 
 
 def _lock(fd: int, *, wait: bool) -> bool:
@@ -68,10 +76,30 @@ def try_own(path: Path) -> int | None:
         same = os.stat(path).st_ino == os.fstat(fd).st_ino
     except OSError:
         same = False
-    if not same:
+    if not same or _writer_alive(path, os.fstat(fd).st_mtime):
         os.close(fd)
         return None
     return fd
+
+
+def _writer_alive(path: Path, mtime: float) -> bool:
+    """Whether the pid in ``<key>.<pid>.<random>.tmp`` is another living process of this machine
+    that wrote the file lately."""
+    parts = path.name.split(".")
+    if len(parts) < 4 or not parts[-3].isdigit() or time.time() - mtime > QUIET:
+        return False
+    pid = int(parts[-3])
+    if pid == os.getpid():
+        return False
+    if sys.platform == "win32":
+        return True  # os.kill(pid, 0) would end the process there; assume it is in use
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, owned by another user
+    return True
 
 
 def release(fd: int | None) -> None:
