@@ -4,7 +4,7 @@ Layout::
 
     <home>/CACHEDIR.TAG
     <home>/blobs/sha256/<ab>/<abcdef...>   verified files, named by their sha256 (read-only)
-    <home>/blobs/stat/<ab>/<abcdef...>.json  size and mtime_ns of each blob when published
+    <home>/stat/sha256/<ab>/<abcdef...>.json  size and mtime_ns of each blob when published
     <home>/tmp/                            downloads in progress (never a final path)
     <home>/locks/                          file locks (only to avoid double downloads)
     <home>/urls/<key>.json                 first-seen sha256 of URLs that publish none
@@ -185,7 +185,7 @@ class Cache:
         return self.root / "blobs" / "sha256" / sha256[:2] / sha256
 
     def _stat_path(self, sha256: str) -> Path:
-        return self.root / "blobs" / "stat" / sha256[:2] / f"{sha256}.json"
+        return self.root / "stat" / "sha256" / sha256[:2] / f"{sha256}.json"
 
     def extract_dir(self, key: str) -> Path:
         return self.root / "extracted" / _key(key)
