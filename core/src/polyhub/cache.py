@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import filelock
+import requests
 
 from . import partials
 from .atomic import atomic_write, umask_mode
@@ -345,7 +346,14 @@ class Cache:
             return stream_to_file(url, mine, self.config, size=size, resumable=resumable, name=name)
         except DownloadError:
             raise
+        except requests.RequestException as exc:  # an OSError too, but not the disk's
+            raise DownloadError(f"GET {url} failed: {exc}", url=url) from exc
         except OSError as exc:
+            if exc.filename is not None and os.fspath(exc.filename) != os.fspath(mine):
+                # Reading a local source (file:// or a path) failed, not the cache.
+                raise DownloadError(
+                    f"cannot read {exc.filename}: {exc.strerror or exc}", url=url
+                ) from exc
             # A write failed (disk full, quota, file size limit, read-only): the bytes
             # so far are worthless on a full disk and must not keep it full.
             with contextlib.suppress(OSError):
