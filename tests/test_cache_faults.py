@@ -407,3 +407,26 @@ def test_first_seen_hash_is_learnt_only_from_a_real_file_and_can_be_forgotten(
     assert polyhub.load("tofu:lenet") == ["PHTXT", "v2"]
     assert main(["cache", "forget", tofu_hub]) == 0  # by URL
     assert main(["cache", "forget", tofu_hub]) == 1  # nothing left to forget
+
+
+def test_a_live_writers_file_is_not_taken_over_even_where_flock_lies(home, hub, leftovers):
+    # On NFS/Lustre flock may grant every caller the lock; the writer's pid in the file
+    # name (alive, wrote lately) must then keep other processes of this machine off it.
+    data = payload(100_000, seed=8)
+    url = hub.add("m.bin", data)
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        tmp = home / "tmp"
+        tmp.mkdir(parents=True)
+        live = tmp / f"{sha(data)}.{writer.pid}.0badcafe.tmp"  # no lock held: as if flock lied
+        live.write_bytes(data[:5000])
+        path = cache().fetch(url, sha256=sha(data), size=len(data))
+        assert path.read_bytes() == data
+        assert "Range" not in hub.gets("m.bin")[0]  # not continued
+        assert live.read_bytes() == data[:5000]  # not touched
+    finally:
+        writer.kill()
+        writer.communicate()
+    # Once the writer is gone, the file is an ordinary leftover: prune removes it.
+    assert cache().prune(older_than=0) == [live]
+    assert leftovers(home) == []
