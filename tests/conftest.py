@@ -47,6 +47,7 @@ class Hub:
     files: dict[str, bytes] = field(default_factory=dict)
     # path -> queue of actions for the next GETs: ("status", code, headers) | ("cut", n)
     # | ("ignore_range",) | ("wrong_range",) | ("endless",) | ("stall", n, seconds)
+    # | ("drip", n, seconds): the body n bytes at a time, a pause after each
     actions: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     etags: bool = True
@@ -139,6 +140,17 @@ def _handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
 
                 time.sleep(action[2])
                 self.close_connection = True
+                return
+            if action[0] == "drip":
+                import time
+
+                try:
+                    for i in range(0, len(body), action[1]):
+                        self.wfile.write(body[i : i + action[1]])
+                        self.wfile.flush()
+                        time.sleep(action[2])
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client went away (killed)
                 return
             if action[0] == "cut":
                 self.wfile.write(body[: action[1]])

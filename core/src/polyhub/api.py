@@ -234,7 +234,8 @@ def load(
     :param offline: no network at all (default: ``POLYHUB_OFFLINE``).
     :param trust_repo: ``True``, ``False`` or ``"check"``, for models that run repository code.
     :param force_reload: download again even when cached.
-    :param verify: re-hash cached files before use.
+    :param verify: re-hash cached files before use (default: ``POLYHUB_VERIFY``; otherwise
+        their size and mtime are compared with those recorded when they were cached).
     :param options: the source's options (``hub=``, ``opset=``...) and the model's
         keyword arguments (``pretrained=True``, ``num_classes=10``).
     :returns: the runtime's native model object.

@@ -3,7 +3,8 @@
 Layout::
 
     <home>/CACHEDIR.TAG
-    <home>/blobs/sha256/<ab>/<abcdef...>   verified files, named by their sha256
+    <home>/blobs/sha256/<ab>/<abcdef...>   verified files, named by their sha256 (read-only)
+    <home>/stat/sha256/<ab>/<abcdef...>.json  size and mtime_ns of each blob when published
     <home>/tmp/                            downloads in progress (never a final path)
     <home>/locks/                          file locks (only to avoid double downloads)
     <home>/urls/<key>.json                 first-seen sha256 of URLs that publish none
@@ -16,27 +17,57 @@ A blob appears at its final path only after its sha256 was checked, through
 a temporary file in the same filesystem and an atomic rename. Correctness
 never depends on the lock (locks lie on NFS and Lustre): two processes that
 both download write distinct temporary files and publish the same bytes.
+
+What the cache guarantees about a blob it returns (integrity at rest):
+
+- it had the expected sha256 when it was published, and was then made
+  read-only (mode 0444 less the umask);
+- its size and ``mtime_ns`` still equal those recorded at publication. Any
+  write to the file changes its mtime, so an edit, a truncation or a copy over
+  it is caught on the next use; the blob is then re-hashed, and used only if
+  the hash still matches, else fetched again (offline: ``HashMismatchError``);
+- with ``verify=True`` or ``POLYHUB_VERIFY=1`` it is re-hashed on every use.
+
+What it does not guarantee without ``verify``: a change that keeps the size
+and restores the mtime (``os.utime``, ``touch -d``), or a bit rot below the
+filesystem, goes unnoticed until ``polyhub cache verify`` or a verified load.
+
+Leftovers of downloads (temporary files under ``tmp/``) are owned by the
+writing process through a lock (:mod:`polyhub.partials`): the next download of
+the same file continues the longest unowned one (with ``Range``, when size and
+sha256 are known) and removes the others, and ``polyhub cache prune`` never
+touches a file whose writer is alive.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import filelock
+import requests
 
+from . import partials
 from .atomic import atomic_write, umask_mode
 from .config import Config
 from .downloader import Downloaded, fetch_bytes, is_local, stream_to_file
-from .errors import DownloadError, HashMismatchError, OfflineError, UntrustedError
+from .errors import (
+    DownloadError,
+    HashMismatchError,
+    OfflineError,
+    PolyhubWarning,
+    UntrustedError,
+)
 from .paths import UnsafePathError, safe_join
 
 __all__ = ["BlobInfo", "Cache"]
@@ -50,6 +81,23 @@ _TAG = (
 )
 
 
+# A temporary file nobody owns (its writer died) is kept this long for a later
+# resume of the same file, then removed by the next download of anything.
+STALE_AFTER = 24 * 3600.0
+
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+# What a first response looks like when it is not the file: a Git LFS pointer
+# (the repository stored the file in LFS and the raw URL serves the pointer) or
+# an HTML/XML error or login page. Such bytes are never pinned as a first-seen hash.
+_NOT_A_FILE = (
+    (b"version https://git-lfs", "a Git LFS pointer"),
+    (b"<!doctype html", "an HTML page"),
+    (b"<html", "an HTML page"),
+    (b"<?xml", "an XML document"),
+)
+
+
 def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -60,6 +108,27 @@ def file_sha256(path: Path) -> str:
         while block := f.read(1 << 20):
             h.update(block)
     return h.hexdigest()
+
+
+def sniff_not_a_file(path: Path) -> str | None:
+    """What ``path`` looks like when it is an error response rather than a model file.
+
+    :returns: e.g. ``"a Git LFS pointer"``, or ``None`` when nothing is wrong with it.
+    """
+    with open(path, "rb") as f:
+        head = f.read(512).lstrip().lower()
+    for magic, what in _NOT_A_FILE:
+        if head.startswith(magic):
+            return what
+    return None
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Why a cached blob may not be used; ``actual`` is its sha256 when it was re-hashed."""
+
+    why: str
+    actual: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,12 +151,42 @@ class Cache:
     # -- layout -------------------------------------------------------------
 
     def ensure(self) -> None:
+        """Create the home and its ``CACHEDIR.TAG``.
+
+        :raises DownloadError: the home cannot be created or written (it names the
+            folder and ``POLYHUB_HOME``).
+        """
         if not (self.root / "CACHEDIR.TAG").exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.root / "CACHEDIR.TAG", _TAG.encode())
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                atomic_write(self.root / "CACHEDIR.TAG", _TAG.encode())
+            except OSError as exc:
+                raise self.write_error(exc, self.root) from exc
+
+    def write_error(self, exc: OSError, path: Path, url: str | None = None) -> DownloadError:
+        """The :class:`DownloadError` for an ``OSError`` while writing ``path`` in the cache."""
+        if exc.errno in _DISK_FULL:
+            return DownloadError(
+                f"cannot write {path}: {exc.strerror or exc} (the disk or quota is full); "
+                "the partial file was deleted. Free some space, or set POLYHUB_HOME to a "
+                "folder on a larger disk",
+                url=url,
+            )
+        if os.environ.get("POLYHUB_HOME"):
+            where = f"the polyhub cache {self.root} (POLYHUB_HOME)"
+        else:
+            where = f"the polyhub cache {self.root} (the default; POLYHUB_HOME is not set)"
+        return DownloadError(
+            f"{where} is not writable: cannot write {exc.filename or path}: "
+            f"{exc.strerror or exc}. Set POLYHUB_HOME to a writable folder",
+            url=url,
+        )
 
     def blob_path(self, sha256: str) -> Path:
         return self.root / "blobs" / "sha256" / sha256[:2] / sha256
+
+    def _stat_path(self, sha256: str) -> Path:
+        return self.root / "stat" / "sha256" / sha256[:2] / f"{sha256}.json"
 
     def extract_dir(self, key: str) -> Path:
         return self.root / "extracted" / _key(key)
@@ -97,9 +196,12 @@ class Cache:
         """Hold the download lock for ``key``; waits are bounded and logged."""
         self.ensure()
         locks = self.root / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
         path = locks / f"{key}.lock"
-        lock = filelock.FileLock(str(path), mode=umask_mode(0o666))
+        try:
+            locks.mkdir(parents=True, exist_ok=True)
+            lock = filelock.FileLock(str(path), mode=umask_mode(0o666))
+        except OSError as exc:
+            raise self.write_error(exc, path) from exc
         deadline = time.monotonic() + self.config.lock_timeout
         while True:
             try:
@@ -112,6 +214,8 @@ class Cache:
                         "another process is downloading the same file (POLYHUB_LOCK_TIMEOUT)"
                     ) from None
                 log.info("still waiting for the lock %s", path)
+            except OSError as exc:
+                raise self.write_error(exc, path) from exc
         try:
             yield
         finally:
@@ -119,26 +223,74 @@ class Cache:
 
     # -- blobs --------------------------------------------------------------
 
-    def _usable(self, blob: Path, sha256: str, size: int | None) -> bool:
+    def _problem(self, blob: Path, sha256: str, size: int | None) -> _Problem | None:
+        """Why the cached ``blob`` may not be used (``None``: it may).
+
+        Cheap when the blob is as published (one ``stat``); re-hashes it when its
+        size or mtime changed since, when no record exists, or with ``verify``.
+        A blob that fails its hash is deleted, so it is never used again.
+        """
         try:
             st = blob.stat()
         except FileNotFoundError:
-            return False
+            return _Problem("missing")
         if size is not None and st.st_size != size:
             log.warning(
                 "cached %s has %d bytes, expected %d: fetching again", blob, st.st_size, size
             )
-            return False
-        if self.config.verify and file_sha256(blob) != sha256:
-            log.warning("cached %s does not match its sha256: fetching again", blob)
-            return False
-        return True
+            return _Problem(f"it has {st.st_size} bytes instead of {size}")
+        record = self._read_stat(sha256)
+        as_published = record == {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        if as_published and not self.config.verify:
+            return None
+        actual = file_sha256(blob)
+        if actual != sha256:
+            log.warning(
+                "cached %s was altered after download (its sha256 is now %s): fetching again",
+                blob,
+                actual,
+            )
+            with contextlib.suppress(OSError):
+                blob.unlink()
+            return _Problem("it was altered after download", actual)
+        if not as_published:
+            self._record_stat(sha256, blob)  # touched, or cached by an older polyhub
+        return None
+
+    def _read_stat(self, sha256: str) -> dict[str, int] | None:
+        try:
+            data = json.loads(self._stat_path(sha256).read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _record_stat(self, sha256: str, blob: Path) -> None:
+        try:
+            st = blob.stat()
+            atomic_write(
+                self._stat_path(sha256),
+                json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns}).encode(),
+            )
+        except OSError as exc:  # a read-only cache: the blob is re-hashed on each use instead
+            log.debug("could not record the state of %s: %s", blob, exc)
 
     def _offline_error(self, what: str) -> OfflineError:
         return OfflineError(
             f"offline mode is on (POLYHUB_OFFLINE or offline=True) and {what} is not in the cache "
             f"at {self.root}; run once online to fill the cache"
         )
+
+    def _unusable_offline(self, url: str, sha256: str, blob: Path, problem: _Problem) -> Exception:
+        """The error for a blob that cannot be used offline: missing, or damaged."""
+        if problem.why in ("missing", "force_reload"):
+            return self._offline_error(f"{url} (sha256 {sha256})")
+        what = (
+            f"the cached {blob} ({problem.why}; offline, so it cannot be fetched again; "
+            "it was not used)"
+        )
+        if problem.actual is not None:
+            return HashMismatchError(url=url, expected=sha256, actual=problem.actual, what=what)
+        return OfflineError(f"offline mode is on and {what}; run once online to fetch it again")
 
     def fetch(
         self,
@@ -148,107 +300,243 @@ class Cache:
         size: int | None = None,
         view: str | None = None,
         original_url: str | None = None,
+        accept: Callable[[Path], str | None] | None = None,
     ) -> Path:
-        """Return the cached, verified path of ``url``, downloading it if needed."""
+        """Return the cached, verified path of ``url``, downloading it if needed.
+
+        :param accept: for a URL without ``sha256``: called on the downloaded file
+            before its first-seen sha256 is recorded; returns why the file is not
+            what was asked for (e.g. the format hooks do not recognise it), or
+            ``None``. A rejected file is neither published nor pinned.
+        :raises HashMismatchError: the bytes (or, offline, the cached copy) fail the hash.
+        :raises DownloadError: the network failed, or the cache cannot be written
+            (not writable, disk full: the message names the file and ``POLYHUB_HOME``).
+        :raises OfflineError: offline and not usable from the cache.
+        """
         original_url = original_url or url
         if sha256 is None:
-            return self._fetch_unhashed(url, size=size, view=view, original_url=original_url)
+            return self._fetch_unhashed(
+                url, size=size, view=view, original_url=original_url, accept=accept
+            )
         sha256 = sha256.lower()
         blob = self.blob_path(sha256)
-        if not self.config.force_reload and self._usable(blob, sha256, size):
+        problem = (
+            _Problem("force_reload")
+            if self.config.force_reload
+            else self._problem(blob, sha256, size)
+        )
+        if problem is None:
             self._link_view(view, blob)
             return blob
         if self.config.offline and not is_local(url):
-            raise self._offline_error(f"{original_url} (sha256 {sha256})")
+            raise self._unusable_offline(original_url, sha256, blob, problem)
         with self.lock(sha256):
-            if not self.config.force_reload and self._usable(blob, sha256, size):
+            if not self.config.force_reload and self._problem(blob, sha256, size) is None:
                 self._link_view(view, blob)
                 return blob
             self._download_verified(url, blob, sha256=sha256, size=size, original_url=original_url)
         self._link_view(view, blob)
         return blob
 
+    def _stream(
+        self, url: str, mine: Path, *, size: int | None, resumable: bool, name: str
+    ) -> Downloaded:
+        """:func:`stream_to_file`, with the cache's own write failures made typed errors."""
+        try:
+            return stream_to_file(url, mine, self.config, size=size, resumable=resumable, name=name)
+        except DownloadError:
+            raise
+        except requests.RequestException as exc:  # an OSError too, but not the disk's
+            raise DownloadError(f"GET {url} failed: {exc}", url=url) from exc
+        except OSError as exc:
+            if exc.filename is not None and os.fspath(exc.filename) != os.fspath(mine):
+                # Reading a local source (file:// or a path) failed, not the cache.
+                raise DownloadError(
+                    f"cannot read {exc.filename}: {exc.strerror or exc}", url=url
+                ) from exc
+            # A write failed (disk full, quota, file size limit, read-only): the bytes
+            # so far are worthless on a full disk and must not keep it full.
+            with contextlib.suppress(OSError):
+                mine.unlink()
+            raise self.write_error(exc, mine, url) from exc
+
     def _download_verified(
         self, url: str, blob: Path, *, sha256: str, size: int | None, original_url: str
     ) -> None:
-        mine = self._scratch(sha256)
         resumable = size is not None
-        partial = mine.parent / f"{sha256}.part"
         for fresh_start in (False, True):
-            if resumable and not fresh_start:
-                # Claim a partial left by an earlier run; the rename is atomic, so of
-                # two processes only one continues it and the other starts afresh.
+            with self._scratch(sha256, resume=resumable and not fresh_start) as mine:
+                try:
+                    got = self._stream(
+                        url, mine, size=size, resumable=resumable, name=blob.name[:12]
+                    )
+                except BaseException:
+                    self._keep_partial(mine, sha256, resumable)
+                    raise
+                if got.sha256 == sha256 and (size is None or got.size == size):
+                    self._publish(mine, blob, sha256, url)
+                    return
                 with contextlib.suppress(FileNotFoundError):
-                    os.rename(partial, mine)
-            try:
-                got = stream_to_file(
-                    url, mine, self.config, size=size, resumable=resumable, name=blob.name[:12]
-                )
-            except BaseException:
-                if resumable and mine.exists() and mine.stat().st_size > 0:
-                    os.replace(mine, partial)  # keep the bytes for a later resume
-                else:
-                    with contextlib.suppress(FileNotFoundError):
-                        mine.unlink()
-                raise
-            if got.sha256 == sha256 and (size is None or got.size == size):
-                self._publish(mine, blob)
-                return
-            with contextlib.suppress(FileNotFoundError):
-                mine.unlink()
+                    mine.unlink()
             if got.resumed and not fresh_start:
                 log.warning("resumed download of %s failed its hash; starting over", original_url)
                 continue
             raise HashMismatchError(url=original_url, expected=sha256, actual=got.sha256)
 
-    def _scratch(self, stem: str) -> Path:
-        """A temporary file name of this process under ``tmp/``, on the cache's filesystem."""
-        tmpdir = self.root / "tmp"
-        tmpdir.mkdir(parents=True, exist_ok=True)
-        return tmpdir / f"{stem}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    def _keep_partial(self, mine: Path, sha256: str, resumable: bool) -> None:
+        """After a failed download: keep resumable bytes as ``<sha256>.part``, else delete."""
+        try:
+            if resumable and mine.stat().st_size > 0:
+                os.replace(mine, mine.parent / f"{sha256}.part")
+                return
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            mine.unlink()
 
-    def _publish(self, tmp: Path, blob: Path) -> None:
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        # mkstemp makes 0600 files; a shared cache needs the umask's read bits.
-        os.chmod(tmp, umask_mode(0o644))
-        os.replace(tmp, blob)
+    @contextlib.contextmanager
+    def _scratch(self, stem: str, *, resume: bool) -> Iterator[Path]:
+        """A temporary file of this process under ``tmp/``, owned (locked) while in use.
+
+        Leftovers of ``stem`` whose writer died (SIGKILL, SIGTERM, a crash) are
+        taken over: with ``resume`` the longest is continued, the others are
+        deleted. Unowned leftovers of other files older than :data:`STALE_AFTER`
+        are deleted too.
+        """
+        tmpdir = self.root / "tmp"
+        mine = tmpdir / f"{stem}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        try:
+            tmpdir.mkdir(parents=True, exist_ok=True)
+            fd = self._adopt_leftovers(tmpdir, stem, mine, resume=resume)
+            if fd is None:
+                fd = partials.create_owned(mine)
+        except OSError as exc:
+            raise self.write_error(exc, mine) from exc
+        try:
+            yield mine
+        finally:
+            partials.release(fd)
+
+    def _adopt_leftovers(self, tmpdir: Path, stem: str, mine: Path, *, resume: bool) -> int | None:
+        best: tuple[int, Path, int] | None = None
+        now = time.time()
+        removed = 0
+        for path in tmpdir.iterdir():
+            ours = path.name.startswith(stem + ".")
+            if not ours:
+                try:
+                    if now - path.stat().st_mtime < STALE_AFTER:
+                        continue
+                except OSError:
+                    continue
+            fd = partials.try_own(path)
+            if fd is None:
+                continue  # a live download, or gone meanwhile
+            length = os.fstat(fd).st_size
+            if ours and resume and length and (best is None or length > best[0]):
+                if best is not None:
+                    removed += self._remove_owned(best[1], best[2])
+                best = (length, path, fd)
+            else:
+                removed += self._remove_owned(path, fd)
+        if removed:
+            log.info("removed %d stale partial download(s) under %s", removed, tmpdir)
+        if best is None:
+            return None
+        length, path, fd = best
+        try:
+            os.rename(path, mine)
+        except OSError:
+            partials.release(fd)
+            return None
+        log.info("continuing a partial download of %d bytes left in %s", length, path)
+        return fd
+
+    @staticmethod
+    def _remove_owned(path: Path, fd: int) -> int:
+        try:
+            path.unlink()
+            return 1
+        except OSError:
+            return 0
+        finally:
+            partials.release(fd)
+
+    def _publish(self, tmp: Path, blob: Path, sha256: str, url: str) -> None:
+        """Move the verified ``tmp`` to ``blob``, read-only, and record its size and mtime."""
+        try:
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            # Read-only: an accidental write is refused, and a deliberate one changes
+            # the mtime the next use compares against.
+            os.chmod(tmp, umask_mode(0o444))
+            os.replace(tmp, blob)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise self.write_error(exc, blob, url) from exc
+        self._record_stat(sha256, blob)
 
     def _fetch_unhashed(
-        self, url: str, *, size: int | None, view: str | None, original_url: str
+        self,
+        url: str,
+        *,
+        size: int | None,
+        view: str | None,
+        original_url: str,
+        accept: Callable[[Path], str | None] | None,
     ) -> Path:
-        """Trust on first use: record the sha256 of a URL that publishes none, enforce it later."""
+        """Trust on first use: record the sha256 of a URL that publishes none, enforce it later.
+
+        The first-seen sha256 is recorded only for a file that passes ``accept`` (the
+        format hooks) and does not look like an error response (a Git LFS pointer,
+        an HTML page). :meth:`forget` drops a record (``polyhub cache forget``).
+        """
         if self.config.require_hashes:
             raise UntrustedError(
                 f"{original_url} has no published sha256 and POLYHUB_REQUIRE_HASHES is on; "
                 "add '#sha256=<hex>' to the URL or a hash to the hub's metadata"
             )
-        record_path = self.root / "urls" / f"{_key(original_url)}.json"
+        record_path = self.first_seen_path(original_url)
         record = self._read_record(record_path)
         if record and not self.config.force_reload:
             blob = self.blob_path(record["sha256"])
-            if self._usable(blob, record["sha256"], record.get("size")):
+            problem = self._problem(blob, record["sha256"], record.get("size"))
+            if problem is None:
                 self._link_view(view, blob)
                 return blob
+            if self.config.offline and not is_local(url) and problem.why != "missing":
+                raise self._unusable_offline(original_url, record["sha256"], blob, problem)
         if self.config.offline and not is_local(url):
             raise self._offline_error(original_url)
-        with self.lock(_key(original_url)):
-            mine = self._scratch(f"url-{_key(original_url)}")
+        with (
+            self.lock(_key(original_url)),
+            self._scratch(f"url-{_key(original_url)}", resume=False) as mine,
+        ):
             try:
-                got: Downloaded = stream_to_file(
-                    url, mine, self.config, size=size, name=Path(url).name
+                got: Downloaded = self._stream(
+                    url, mine, size=size, resumable=False, name=Path(url).name
                 )
                 if record and record["sha256"] != got.sha256:
                     raise HashMismatchError(
                         url=original_url,
                         expected=record["sha256"],
                         actual=got.sha256,
-                        what=f"{original_url} (first seen with sha256 {record['sha256']}; the bytes changed)",
+                        what=f"{original_url} (first seen with sha256 {record['sha256']}; "
+                        "the bytes changed; 'polyhub cache forget URL' drops the record)",
                     )
+                if not record:
+                    why = sniff_not_a_file(mine) or (accept(mine) if accept else None)
+                    if why:
+                        raise DownloadError(
+                            f"GET {original_url} returned {why}, not the model file; "
+                            "its sha256 was not recorded and nothing was cached",
+                            url=original_url,
+                        )
                 blob = self.blob_path(got.sha256)
-                if blob.exists():
+                if self._problem(blob, got.sha256, got.size) is None:
                     mine.unlink()
                 else:
-                    self._publish(mine, blob)
+                    self._publish(mine, blob, got.sha256, url)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     mine.unlink()
@@ -259,14 +547,36 @@ class Cache:
                     original_url,
                     got.sha256,
                 )
-                atomic_write(
-                    record_path,
-                    json.dumps(
-                        {"url": original_url, "sha256": got.sha256, "size": got.size}
-                    ).encode(),
-                )
+                try:
+                    atomic_write(
+                        record_path,
+                        json.dumps(
+                            {"url": original_url, "sha256": got.sha256, "size": got.size}
+                        ).encode(),
+                    )
+                except OSError as exc:
+                    raise self.write_error(exc, record_path, original_url) from exc
         self._link_view(view, blob)
         return blob
+
+    def first_seen_path(self, url: str) -> Path:
+        """Where the first-seen sha256 of ``url`` (as the hub names it) is recorded."""
+        return self.root / "urls" / f"{_key(url)}.json"
+
+    def forget(self, url: str) -> str | None:
+        """Drop the first-seen sha256 recorded for ``url``; the next download learns it again.
+
+        :returns: the sha256 that was recorded, or ``None`` when there was none.
+        """
+        path = self.first_seen_path(url)
+        record = self._read_record(path)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self.write_error(exc, path, url) from exc
+        return record["sha256"] if record else ""
 
     def _read_record(self, path: Path) -> dict[str, Any] | None:
         try:
@@ -325,13 +635,26 @@ class Cache:
             raise
         if status == 304 and cached is not None:
             return cached
-        atomic_write(body_path, body)
-        atomic_write(
-            meta_path,
-            json.dumps(
-                {"url": original_url, "etag": resp_headers.get("ETag"), "fetched": time.time()}
-            ).encode(),
-        )
+        try:
+            atomic_write(body_path, body)
+            atomic_write(
+                meta_path,
+                json.dumps(
+                    {"url": original_url, "etag": resp_headers.get("ETag"), "fetched": time.time()}
+                ).encode(),
+            )
+        except OSError as exc:
+            if cached is None:
+                log.info("cannot cache the index %s: %s", original_url, exc)
+                return body
+            # A read-only cache: the cached index still matches the cached files.
+            warnings.warn(
+                f"cannot refresh the cached index of {original_url} ({self.write_error(exc, body_path)}); "
+                "using the cached copy",
+                PolyhubWarning,
+                stacklevel=2,
+            )
+            return cached
         return body
 
     def _read_meta(self, path: Path) -> dict[str, str]:
@@ -371,27 +694,55 @@ class Cache:
         return [(b, actual) for b in self.blobs() if (actual := file_sha256(b.path)) != b.sha256]
 
     def remove(self, sha256_prefix: str) -> list[Path]:
+        """Delete the blobs whose sha256 starts with ``sha256_prefix``.
+
+        First-seen hashes recorded for URLs are kept (they guard against the bytes
+        changing); :meth:`forget` drops those.
+        """
         removed = []
-        for blob in self.blobs():
-            if blob.sha256.startswith(sha256_prefix.lower()):
-                blob.path.unlink()
-                removed.append(blob.path)
-        self._drop_dangling_views()
+        try:
+            for blob in self.blobs():
+                if blob.sha256.startswith(sha256_prefix.lower()):
+                    blob.path.unlink()
+                    with contextlib.suppress(FileNotFoundError):
+                        self._stat_path(blob.sha256).unlink()
+                    removed.append(blob.path)
+            self._drop_dangling_views()
+        except OSError as exc:
+            raise self.write_error(exc, self.root / "blobs") from exc
         return removed
 
     def prune(self, *, older_than: float = 3600.0, dry_run: bool = False) -> list[Path]:
-        """Remove temporary and partial files older than ``older_than`` seconds, and dangling views."""
+        """Remove temporary and partial files older than ``older_than`` seconds, and dangling views.
+
+        A file whose writer is alive (a running download in any process holds its
+        lock, see :mod:`polyhub.partials`) is never removed, whatever its age.
+        """
         found = []
         tmp = self.root / "tmp"
         now = time.time()
-        if tmp.exists():
-            for path in tmp.iterdir():
-                if now - path.stat().st_mtime >= older_than:
-                    found.append(path)
+        try:
+            entries = list(tmp.iterdir()) if tmp.exists() else []
+            for path in entries:
+                try:
+                    if now - path.stat().st_mtime < older_than:
+                        continue
+                except FileNotFoundError:
+                    continue
+                fd = partials.try_own(path)
+                if fd is None:
+                    log.info("kept %s: a running download writes it", path)
+                    continue
+                try:
                     if not dry_run:
                         path.unlink()
-        if not dry_run:
-            self._drop_dangling_views()
+                    found.append(path)
+                finally:
+                    partials.release(fd)
+            if not dry_run:
+                self._drop_dangling_views()
+        except OSError as exc:
+            raise self.write_error(exc, tmp) from exc
         return found
 
     def _drop_dangling_views(self) -> None:

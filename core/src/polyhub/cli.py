@@ -24,6 +24,12 @@ def _options(pairs: Sequence[str]) -> dict[str, Any]:
     return result
 
 
+_VERIFY_HELP = (
+    "re-hash cached files before use (also POLYHUB_VERIFY=1); otherwise their size and "
+    "mtime are compared with those recorded when they were cached"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="polyhub",
@@ -58,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--device", default="auto")
     s.add_argument("--force-reload", action="store_true")
+    s.add_argument("--verify", action="store_true", default=None, help=_VERIFY_HELP)
     s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE")
 
     s = sub.add_parser("load", help="load a model and say what was loaded where")
@@ -66,15 +73,28 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--runtime")
     s.add_argument("--trust-repo", action="store_true", help="trust the model's code repository")
     s.add_argument("--force-reload", action="store_true")
+    s.add_argument("--verify", action="store_true", default=None, help=_VERIFY_HELP)
     s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE")
 
     s = sub.add_parser("cache", help="inspect and clean the cache")
     cs = s.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cs.add_parser("ls", help="list cached files")
     cs.add_parser("verify", help="re-hash every cached file")
-    r = cs.add_parser("rm", help="remove cached files by sha256 prefix")
+    r = cs.add_parser(
+        "rm",
+        help="remove cached files by sha256 prefix (first-seen hashes are kept: see forget)",
+    )
     r.add_argument("sha256", nargs="+")
-    r = cs.add_parser("prune", help="remove stale temporary and partial files")
+    r = cs.add_parser(
+        "forget",
+        help="drop the first-seen sha256 recorded for a URL, or for every unhashed "
+        "file of a model ADDRESS; the next download records it again",
+    )
+    r.add_argument("target", nargs="+", metavar="URL|ADDRESS")
+    r = cs.add_parser(
+        "prune",
+        help="remove stale temporary and partial files (never those of a running download)",
+    )
     r.add_argument("--dry-run", action="store_true")
     r.add_argument("--older-than", type=float, default=3600.0, metavar="SECONDS")
 
@@ -143,6 +163,7 @@ def _run(args: argparse.Namespace) -> int:
             device=args.device,
             offline=args.offline,
             force_reload=args.force_reload,
+            verify=args.verify,
             **_options(args.option),
         )
         print(path)
@@ -197,6 +218,7 @@ def _load(args: argparse.Namespace) -> int:
         offline=args.offline,
         trust_repo=True if args.trust_repo else None,
         force_reload=args.force_reload,
+        verify=args.verify,
         **_options(args.option),
     )
     card, chosen, model = done.card, done.plan, done.model
@@ -243,11 +265,36 @@ def _cache(args: argparse.Namespace) -> int:
         for p in removed:
             print(f"removed {p}")
         return 0 if removed else 1
+    if action == "forget":
+        return _forget(cache, args.target, offline=args.offline)
     if action == "prune":
         for p in cache.prune(older_than=args.older_than, dry_run=args.dry_run):
             print(f"{'would remove' if args.dry_run else 'removed'} {p}")
         return 0
     raise AssertionError(action)
+
+
+def _forget(cache: Any, targets: Sequence[str], *, offline: bool | None) -> int:
+    import polyhub
+
+    from .downloader import is_local
+
+    urls: list[str] = []
+    for target in targets:
+        if "://" in target or is_local(target):
+            urls.append(target)
+        else:  # a model address: every asset of its card that publishes no sha256
+            card = polyhub.info(target, offline=offline)
+            urls.extend(a.url for a in card.assets if a.sha256 is None)
+    forgotten = 0
+    for url in urls:
+        sha256 = cache.forget(url)
+        if sha256 is not None:
+            forgotten += 1
+            print(f"forgot {url} (first seen with sha256 {sha256 or '?'})")
+    if not forgotten:
+        print("no first-seen sha256 was recorded for that", file=sys.stderr)
+    return 0 if forgotten else 1
 
 
 def _trust(args: argparse.Namespace) -> int:

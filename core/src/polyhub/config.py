@@ -119,7 +119,11 @@ def read_config(
     force_reload: bool = False,
     verify: bool = False,
 ) -> Config:
-    """Build a :class:`Config` from the environment, then apply the per-call overrides."""
+    """Build a :class:`Config` from the environment, then apply the per-call overrides.
+
+    ``verify`` (re-hash cached files on every use) is on when asked for here or
+    when ``POLYHUB_VERIFY`` is true.
+    """
     trusted = tuple(
         t.strip() for t in os.environ.get("POLYHUB_TRUSTED_REPOS", "").split(",") if t.strip()
     )
@@ -134,7 +138,7 @@ def read_config(
         trusted_repos=trusted,
         trust_repo=trust_repo,
         force_reload=force_reload,
-        verify=verify,
+        verify=verify or env_flag("POLYHUB_VERIFY"),
         timeout=_env_float("POLYHUB_TIMEOUT", 30.0),
         retries=int(_env_float("POLYHUB_RETRIES", 5)),
         lock_timeout=_env_float("POLYHUB_LOCK_TIMEOUT", 600.0),

@@ -87,7 +87,10 @@ class Context:
         """Download ``asset`` into the cache (verified against its sha256) and return its path.
 
         A cached, verified blob is returned without any request. With no sha256
-        the first-seen hash is recorded and enforced on later downloads.
+        the first-seen hash is recorded and enforced on later downloads, but only
+        once the file passes format detection (the ``polyhub_format_detect`` hooks
+        name the asset's declared format), so an error page or a Git LFS pointer
+        served the first time is never pinned. ``polyhub cache forget`` drops it.
         """
         view = None
         if card is not None:
@@ -99,7 +102,23 @@ class Context:
             size=asset.size,
             view=view,
             original_url=asset.url,
+            accept=lambda path: self._format_problem(path, asset.format),
         )
+
+    def _format_problem(self, path: Path, declared: str | None) -> str | None:
+        """Why ``path`` is not a file of the ``declared`` format, by content (``None``: it is).
+
+        Only a format some installed plugin registers can be checked; other files
+        pass (the cache still refuses LFS pointers and HTML pages).
+        """
+        if declared is None or declared not in self.plugins.formats:
+            return None
+        from .api import detect_format
+
+        found = detect_format(path, self.plugins)
+        if found == declared:
+            return None
+        return f"a file the format hooks see as {found or 'no known format'}, not {declared!r}"
 
     @staticmethod
     def _check_local_reference(card: ModelCard, asset: Asset) -> None:
