@@ -38,6 +38,7 @@ from .config import Config
 from .downloader import Downloaded, fetch_bytes, is_local, stream_to_file
 from .errors import DownloadError, HashMismatchError, OfflineError, UntrustedError
 from .paths import UnsafePathError, safe_join
+from .redact import redact_url
 
 __all__ = ["BlobInfo", "Cache"]
 
@@ -262,7 +263,7 @@ class Cache:
                 atomic_write(
                     record_path,
                     json.dumps(
-                        {"url": original_url, "sha256": got.sha256, "size": got.size}
+                        {"url": redact_url(original_url), "sha256": got.sha256, "size": got.size}
                     ).encode(),
                 )
         self._link_view(view, blob)
@@ -329,7 +330,11 @@ class Cache:
         atomic_write(
             meta_path,
             json.dumps(
-                {"url": original_url, "etag": resp_headers.get("ETag"), "fetched": time.time()}
+                {
+                    "url": redact_url(original_url),
+                    "etag": resp_headers.get("ETag"),
+                    "fetched": time.time(),
+                }
             ).encode(),
         )
         return body
