@@ -333,12 +333,47 @@ def test_dripped_asset_is_abandoned_in_bounded_time(
         assert leftovers(home) == []
 
 
+@pytest.mark.parametrize("kind", ["index", "asset"])
+def test_dripped_headers_are_abandoned_in_bounded_time(quiet, raw, home, monkeypatch, kind):
+    # Each header byte arrives well within the read timeout; the head never ends.
+    monkeypatch.setenv("POLYHUB_TIMEOUT", "0.5")
+    monkeypatch.setenv("POLYHUB_LOW_SPEED_TIME", "0.5")
+
+    def respond(conn: socket.socket, _h: dict[str, str]) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Pad: ")
+        for _ in range(2000):
+            conn.sendall(b"a")
+            time.sleep(0.02)
+
+    raw.routes["/m"] = respond
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match="too slow, no complete response head") as err:
+        if kind == "index":
+            cache().fetch_index(raw.url("/m"))
+        else:
+            cache().fetch(raw.url("/m"), sha256="0" * 64, size=10)
+    assert time.monotonic() - start < 5
+    assert raw.url("/m") in str(err.value)
+    assert raw.count("/m") == 1 and quiet == []
+
+
 def test_dripped_index_is_abandoned_in_bounded_time(quiet, raw, home, slow_limit):
     raw.routes["/index.json"] = drip(b"[" + b" " * 2000 + b"]", 0.05, declare=False)
     start = time.monotonic()
     with pytest.raises(DownloadError, match="too slow"):
         cache().fetch_index(raw.url("/index.json"))
     assert time.monotonic() - start < 5
+
+
+def test_dripping_git_server_is_abandoned_in_bounded_time(quiet, raw, home, monkeypatch):
+    # git's own low-speed check (http.lowSpeedLimit/Time) gets polyhub's setting.
+    monkeypatch.setenv("POLYHUB_LOW_SPEED_LIMIT", "1000")
+    monkeypatch.setenv("POLYHUB_LOW_SPEED_TIME", "1")
+    raw.routes["/o/r.git/info/refs"] = drip(b"0" * 2000, 0.05, declare=False)
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match="could not fetch"):
+        checkout(raw.url("/o/r.git"), "master", read_config())
+    assert time.monotonic() - start < 10
 
 
 def test_slow_but_steady_link_passes(quiet, raw, home, monkeypatch):

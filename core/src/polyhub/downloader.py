@@ -19,6 +19,7 @@ retries. Every error names the URL, with credentials masked (``redact.py``).
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import http.client
@@ -26,6 +27,7 @@ import logging
 import os
 import queue
 import random
+import socket
 import sys
 import threading
 import time
@@ -38,6 +40,8 @@ from urllib.request import getproxies_environment
 
 import requests
 import urllib3
+import urllib3.connection
+import urllib3.connectionpool
 
 from .config import Config
 from .errors import DownloadError
@@ -146,9 +150,92 @@ def git_network_env(config: Config) -> dict[str, str]:
     return env
 
 
-def _session() -> requests.Session:
+class _HeadTooSlow(Exception):
+    """The status line and headers did not arrive within the deadline.
+
+    Not an OSError: urllib3 and requests would wrap that into a ConnectionError,
+    which is retried; this passes through both to :func:`_not_transient`.
+    """
+
+
+def _deadline_connection(
+    base: type[urllib3.connection.HTTPConnection], deadline: float
+) -> type[urllib3.connection.HTTPConnection]:
+    """``base`` whose response head must arrive within ``deadline`` seconds.
+
+    The read timeout is per recv, so a server dripping header bytes (up to 100
+    headers of 64 KiB each) would hold a download for days; the body has the
+    low-speed check instead. On expiry a timer shuts the socket, which ends
+    the blocked read.
+    """
+
+    class Deadline(base):  # type: ignore[valid-type,misc]
+        def getresponse(self) -> urllib3.response.HTTPResponse:
+            expired = threading.Event()
+            sock = self.sock
+
+            def expire() -> None:
+                expired.set()
+                if sock is not None:
+                    # socket.socket's own shutdown: SSLSocket.shutdown would drop its
+                    # TLS state under the reading thread's feet.
+                    with contextlib.suppress(OSError):
+                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+            timer = threading.Timer(deadline, expire)
+            timer.daemon = True
+            timer.start()
+            try:
+                response = super().getresponse()
+            except BaseException:
+                if expired.is_set():
+                    raise _HeadTooSlow(f"no complete response head within {deadline:g}s") from None
+                raise
+            finally:
+                timer.cancel()
+            if expired.is_set():  # the head may have been cut short by the shutdown
+                response.close()
+                raise _HeadTooSlow(f"no complete response head within {deadline:g}s")
+            return response  # type: ignore[no-any-return]
+
+    return Deadline
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with pools whose connections bound the wait for the response head."""
+
+    def __init__(self, deadline: float) -> None:
+        http_pool = type(
+            "Pool",
+            (urllib3.connectionpool.HTTPConnectionPool,),
+            {"ConnectionCls": _deadline_connection(urllib3.connection.HTTPConnection, deadline)},
+        )
+        https_pool = type(
+            "TlsPool",
+            (urllib3.connectionpool.HTTPSConnectionPool,),
+            {"ConnectionCls": _deadline_connection(urllib3.connection.HTTPSConnection, deadline)},
+        )
+        self._pools = {"http": http_pool, "https": https_pool}
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pools
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> urllib3.PoolManager:
+        manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = self._pools
+        return manager
+
+
+def _session(config: Config) -> requests.Session:
     s = requests.Session()
     s.headers["User-Agent"] = USER_AGENT
+    if config.low_speed_limit > 0:
+        adapter = _Adapter(config.low_speed_time + config.timeout)
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
     # trust_env (the default) brings HTTP(S)_PROXY, NO_PROXY and REQUESTS_CA_BUNDLE;
     # SSL_CERT_FILE/SSL_CERT_DIR are added here, as git gets them too.
     ca = ca_bundle()
@@ -253,6 +340,12 @@ def _declared_length(resp: requests.Response) -> int | None:
 
 def _not_transient(url: str, exc: Exception) -> DownloadError:
     """The error for a fault retrying cannot cure (bad encoding, bad headers, bad URL)."""
+    if isinstance(exc, _HeadTooSlow):
+        return DownloadError(
+            f"GET {url}: too slow, {exc} (POLYHUB_LOW_SPEED_TIME + POLYHUB_TIMEOUT; "
+            "POLYHUB_LOW_SPEED_LIMIT=0 turns the check off)",
+            url=url,
+        )
     if isinstance(exc, (urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError)):
         return DownloadError(
             f"GET {url}: the body does not decode as its Content-Encoding says: {exc}", url=url
@@ -262,6 +355,7 @@ def _not_transient(url: str, exc: Exception) -> DownloadError:
 
 # Faults that are the server's (or the URL's) and that a retry would repeat.
 NOT_TRANSIENT = (
+    _HeadTooSlow,
     requests.RequestException,
     urllib3.exceptions.HTTPError,
     http.client.HTTPException,
@@ -300,7 +394,7 @@ def fetch_bytes(
         except OSError as exc:
             raise DownloadError(f"cannot read {path}: {exc}", url=url) from exc
     attempt = 0
-    with _session() as session:
+    with _session(config) as session:
         while True:
             try:
                 with _open(session, url, config, headers or {}) as resp:
@@ -454,7 +548,7 @@ def stream_to_file(
     if is_local(url):
         return _copy_local(local_path(url), dest, url, size)
     mode = "r+b" if dest.exists() and resumable else "w+b"
-    with open(dest, mode) as f, _session() as session:
+    with open(dest, mode) as f, _session(config) as session:
         session.headers["Accept-Encoding"] = "identity"
         # No truncate() here: on ext4 truncating to 0 marks the file for a forced
         # flush on close (auto_da_alloc), which cost a quarter of a large download.
