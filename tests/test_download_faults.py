@@ -531,6 +531,7 @@ def test_redact_keeps_what_helps_and_masks_what_grants_access():
         == "fatal: unable to access 'https://***@h:8443/r/': 401; see https://h/x?X-Amz-Signature=***&a=1"
     )
     assert redact("https://h/p?access_token=x#frag") == "https://h/p?access_token=***#frag"
+    assert redact("'https://u:p@ss@h/r' and https://v@k/") == "'https://***@h/r' and https://***@k/"
     assert redact("git@github.com:owner/repo.git") == "git@github.com:owner/repo.git"
     assert redact("no urls at all") == "no urls at all"
 

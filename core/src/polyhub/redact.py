@@ -25,8 +25,9 @@ _SECRET_PARAM = (
     r"(?:[A-Za-z0-9_.-]*(?:token|secret|password|passwd|signature|credential|apikey|api_key)"
     r"[A-Za-z0-9_.-]*|sig|key|auth|code)"
 )
-# scheme://userinfo@ : the whole userinfo goes (a lone user may be a token).
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s'\"<>]+)@")
+# scheme://userinfo@ : the whole userinfo goes (a lone user may be a token), up to
+# the last "@" before the path, as a password may hold an unescaped "@".
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s'\"<>]+)@")
 _QUERY_SECRET = re.compile(
     rf"(?P<lead>[?&;])(?P<name>{_SECRET_PARAM})=(?P<value>[^&#\s'\"<>]*)", re.I
 )
