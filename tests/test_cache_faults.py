@@ -258,9 +258,11 @@ def test_stale_leftovers_of_other_files_are_removed_on_next_use(home, hub, lefto
 
 
 def test_prune_leaves_a_running_download_alone(home, hub, leftovers):
-    data = payload(2 * 1024 * 1024, seed=5)
+    data = payload(1024 * 1024, seed=5)
     url = hub.add("big.bin", data)
-    hub.script("big.bin", ("drip", 32 * 1024, 0.05))
+    # ~6 s for the body: the prune process (an interpreter start and the plugins' loading,
+    # seconds on a loaded machine) must run while the download is still going.
+    hub.script("big.bin", ("drip", 8 * 1024, 0.05))
     proc = _child(url, sha(data), len(data))
     partial = _wait_for_partial(home, 1, proc)
     tmp = home / "tmp"

@@ -69,6 +69,7 @@ from .errors import (
     UntrustedError,
 )
 from .paths import UnsafePathError, safe_join
+from .redact import redact_url
 
 __all__ = ["BlobInfo", "Cache"]
 
@@ -551,7 +552,11 @@ class Cache:
                     atomic_write(
                         record_path,
                         json.dumps(
-                            {"url": original_url, "sha256": got.sha256, "size": got.size}
+                            {
+                                "url": redact_url(original_url),
+                                "sha256": got.sha256,
+                                "size": got.size,
+                            }
                         ).encode(),
                     )
                 except OSError as exc:
@@ -640,7 +645,11 @@ class Cache:
             atomic_write(
                 meta_path,
                 json.dumps(
-                    {"url": original_url, "etag": resp_headers.get("ETag"), "fetched": time.time()}
+                    {
+                        "url": redact_url(original_url),
+                        "etag": resp_headers.get("ETag"),
+                        "fetched": time.time(),
+                    }
                 ).encode(),
             )
         except OSError as exc:

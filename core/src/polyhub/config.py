@@ -44,6 +44,19 @@ def _env_float(name: str, default: float) -> float:
         raise PolyhubError(f"{name}={raw!r} is not a number") from None
 
 
+def _env_bytes(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise PolyhubError(f"{name}={raw!r} is not a whole number of bytes") from None
+    if value <= 0:
+        raise PolyhubError(f"{name}={raw!r} must be a positive number of bytes")
+    return value
+
+
 def set_dir(path: str | os.PathLike[str] | None) -> None:
     """Set the polyhub home (the cache root) for this process; ``None`` restores the default."""
     global _home_override
@@ -100,6 +113,15 @@ class Config:
     retries: int = 5
     backoff_cap: float = 60.0
     lock_timeout: float = 600.0
+    # Slow retrieval: a transfer whose average rate over any ``low_speed_time``
+    # seconds falls below ``low_speed_limit`` bytes/s is abandoned (0 turns it off).
+    # The names and meaning are curl's and git's (http.lowSpeedLimit/Time).
+    low_speed_limit: int = 1024
+    low_speed_time: float = 60.0
+    # Endless data: the most bytes read for a file whose size no metadata declares,
+    # and for an index (a manifest, a card), which is held in memory.
+    max_download_bytes: int = 16 << 30
+    max_index_bytes: int = 64 << 20
 
     def with_(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -142,4 +164,8 @@ def read_config(
         timeout=_env_float("POLYHUB_TIMEOUT", 30.0),
         retries=int(_env_float("POLYHUB_RETRIES", 5)),
         lock_timeout=_env_float("POLYHUB_LOCK_TIMEOUT", 600.0),
+        low_speed_limit=int(_env_float("POLYHUB_LOW_SPEED_LIMIT", 1024)),
+        low_speed_time=_env_float("POLYHUB_LOW_SPEED_TIME", 60.0),
+        max_download_bytes=_env_bytes("POLYHUB_MAX_DOWNLOAD_BYTES", 16 << 30),
+        max_index_bytes=_env_bytes("POLYHUB_MAX_INDEX_BYTES", 64 << 20),
     )

@@ -8,6 +8,10 @@ the error also derives from the built-in (``ModelNotFoundError`` is a
 
 from __future__ import annotations
 
+from typing import Any
+
+from .redact import redact, redact_url
+
 __all__ = [
     "DownloadError",
     "HashMismatchError",
@@ -26,9 +30,16 @@ __all__ = [
 
 
 class PolyhubError(Exception):
-    """Base class of every error polyhub raises."""
+    """Base class of every error polyhub raises.
+
+    Its message never holds credentials: the user info of any URL in it and
+    secret-looking query values (``token=``, signatures) are masked.
+    """
 
     __module__ = "polyhub"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class ModelNotFoundError(PolyhubError, LookupError):
@@ -60,11 +71,11 @@ class MetadataError(PolyhubError, ValueError):
         entry: str | None = None,
         field: str | None = None,
     ) -> None:
-        self.file = file
+        self.file = redact(file) if file else file
         self.line = line
         self.entry = entry
         self.field = field
-        where = file or ""
+        where = self.file or ""
         if line is not None:
             where += f":{line}"
         if entry is not None:
@@ -80,7 +91,7 @@ class DownloadError(PolyhubError, OSError):
     __module__ = "polyhub"
 
     def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
-        self.url = url
+        self.url = redact_url(url) if url else url
         self.status = status
         super().__init__(message)
 

@@ -76,8 +76,13 @@ def repo_id_from_url(url: str) -> str:
 
 
 def _git(args: list[str], *, cwd: Path | None = None, timeout: float = 600) -> str:
+    from .config import read_config
+    from .downloader import git_network_env
+
     env = {
         **os.environ,
+        # The CA bundle, proxies and slow-transfer limit that HTTP downloads use.
+        **git_network_env(read_config()),
         "GIT_TERMINAL_PROMPT": "0",  # never hang on a password prompt
         "GIT_ASKPASS": os.environ.get("GIT_ASKPASS", "true"),
         "LC_ALL": "C",
