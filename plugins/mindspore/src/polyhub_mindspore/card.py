@@ -34,7 +34,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import yaml
 from polyhub import Address, Asset, CodeRef, MetadataError, ModelCard
@@ -369,6 +369,18 @@ def _split_list(value: str | None) -> list[str]:
     return [p for p in re.split(r"[\s,/]+", value.lower()) if p]
 
 
+def _split(url: str, file: str, line: int, field_name: str) -> SplitResult:
+    """``urlsplit`` that answers a malformed URL (``https://[x``) with a MetadataError."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError as exc:
+        raise MetadataError(
+            f"{url[:200]!r} is not a usable URL: {exc}", file=file, line=line, field=field_name
+        ) from None
+    return parts
+
+
 def parse_repo_link(link: str, *, file: str, line: int) -> CodeRef:
     """Turn a ``repo-link`` into a :class:`CodeRef`, as upstream's ``get_repo_info_from_url``.
 
@@ -379,7 +391,7 @@ def parse_repo_link(link: str, *, file: str, line: int) -> CodeRef:
     :raises MetadataError: not a link polyhub can check out, or an unsafe sub-folder.
     """
     url = unbracket(link)
-    parts = urlsplit(url)
+    parts = _split(url, file, line, "repo-link")
     if parts.scheme not in ("http", "https", "file", "ssh", "git") and not url.startswith("/"):
         raise MetadataError(
             f"{url!r} is not a repository link (https://host/group/repo[/tree/branch/path])",
@@ -419,7 +431,12 @@ def parse_repo_link(link: str, *, file: str, line: int) -> CodeRef:
         git_url = "file://" + path
     from polyhub.git import repo_id_from_url  # the core's git module is heavy to import
 
-    repo_id = repo_id_from_url(git_url)
+    try:
+        repo_id = repo_id_from_url(git_url)
+    except ValueError as exc:  # urllib: a port out of range, a broken IPv6 literal
+        raise MetadataError(
+            f"{url[:200]!r} is not a usable URL: {exc}", file=file, line=line, field="repo-link"
+        ) from None
     return CodeRef(url=git_url, revision=revision, subdir=subdir, kind=CODE_KIND, repo_id=repo_id)
 
 
@@ -439,7 +456,7 @@ def _asset(entry: Any, index: int, raw: RawCard) -> Asset:
         raise MetadataError(
             "the asset has no asset-link", file=raw.file, line=line, field=f"{where}.asset-link"
         )
-    parts = urlsplit(link)
+    parts = _split(link, raw.file, line, f"{where}.asset-link")
     if parts.scheme not in ("http", "https", "file"):
         raise MetadataError(
             f"asset-link {link!r} is not an http(s) or file URL",
