@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import re
 import threading
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polyhub import CodeRef, ModelCard, ModelNotFoundError
+from polyhub import CodeRef, ModelCard, ModelNotFoundError, PolyhubWarning
 
 from .address import DEFAULT_REPO, RepoSpec, parse_repo, split_address
 from .detect import HUBCONF as HUBCONF_FORMAT
@@ -190,7 +191,17 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
     }
     model = str(filters["model"]).lower() if filters.get("model") else None
     cards = []
-    for name, entry in conf.entries().items():
+    entries = conf.entries()
+    if conf.broken:
+        # A fault in one entrypoint's modules stays with it; the listing says so.
+        first = next(iter(conf.broken.values()))
+        warnings.warn(
+            f"{conf.file}: {len(conf.broken)} entrypoint(s) left out of the listing "
+            f"({', '.join(sorted(conf.broken))}); first: {first}",
+            PolyhubWarning,
+            stacklevel=4,
+        )
+    for name, entry in entries.items():
         if model and model != name.lower() and model not in name.lower():
             continue
         if "kind" in filters and entry.kind != filters["kind"]:
