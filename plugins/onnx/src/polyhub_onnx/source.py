@@ -275,7 +275,8 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
     wanted_model = str(model).casefold() if model else None
     wanted_tags = _wanted_tags(filters.get("tags"))
     opset = filters.get("opset")
-    wanted_opset = int(opset) if opset not in (None, "") else None
+    # A filter value like opset="abc" is a ModelNotFoundError, not int()'s ValueError.
+    wanted_opset = _opset_number(opset, [], hub) if opset not in (None, "") else None
     cards = []
     for entry in manifest.entries:
         if wanted_model is not None and entry.model.casefold() != wanted_model:
