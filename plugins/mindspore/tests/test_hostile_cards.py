@@ -30,7 +30,14 @@ HOSTILE = {
     ),
     # A list as a mapping key: TypeError (unhashable) in the constructor.
     "list-key": ("? [a, b]\n: 1", "front matter"),
+    "long-number-key": ("? " + "1" * 5000 + "\n: x", "front matter"),
 }
+
+
+def test_a_front_matter_that_is_one_long_number_is_a_metadata_error() -> None:
+    with pytest.raises(MetadataError) as info:
+        read_card("# T\n---\n" + "7" * 5000 + "\n---\n", "c.md")
+    assert info.value.field == "front matter"
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))

@@ -240,13 +240,29 @@ def _construct(text: str, file: str, first: int) -> Any:
         if node is None:
             return None
         if not isinstance(node, MappingNode):
-            return loader.construct_document(node)
+            try:
+                return loader.construct_document(node)
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise MetadataError(
+                    f"cannot be read: {str(exc).splitlines()[0][:120]}",
+                    file=file,
+                    line=first + 1,
+                    field="front matter",
+                ) from None
         _hashes_as_text(node)
         loader.flatten_mapping(node)
         data: dict[str, Any] = {}
         for key_node, value_node in node.value:
             line = first + value_node.start_mark.line + 1
-            key = loader.construct_object(key_node, deep=True)
+            try:
+                key = loader.construct_object(key_node, deep=True)
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise MetadataError(
+                    f"a key cannot be read: {str(exc).splitlines()[0][:120]}",
+                    file=file,
+                    line=line,
+                    field="front matter",
+                ) from None
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 raise MetadataError(
                     f"a key must be plain text, not a {type(key).__name__}",
