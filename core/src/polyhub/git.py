@@ -161,6 +161,8 @@ def checkout(
             known = json.loads(refs_file.read_text())
         except ValueError:
             known = {}
+        if not isinstance(known, dict):  # a foreign or damaged file: resolve afresh
+            known = {}
     wanted = revision or "HEAD"
     commit: str | None = None
     if revision and _SHA.match(revision.lower()):
