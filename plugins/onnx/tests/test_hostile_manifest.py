@@ -139,3 +139,15 @@ def test_a_non_numeric_opset_filter_is_a_polyhub_error(real_hub: Path) -> None:
     with pytest.raises(polyhub.ModelNotFoundError, match="not a number"):
         polyhub.list_models("onnx", hub=str(real_hub), opset="eight")
     assert len(polyhub.list_models("onnx", hub=str(real_hub), opset="8")) > 0
+
+
+def test_an_entry_with_an_unreadable_name_does_not_answer_for_other_names(tmp_path: Path) -> None:
+    entries = real_entries()
+    entries[3]["model"] = 17  # no name: it cannot be addressed, only listed as broken
+    hub = str(write(tmp_path / "hub", json.dumps(entries)))
+    with pytest.raises(polyhub.ModelNotFoundError):
+        polyhub.info("onnx:no-such-model", hub=hub)
+    with pytest.raises(polyhub.ModelNotFoundError):
+        polyhub.info("onnx:no-such-model?opset=8", hub=hub)
+    with pytest.warns(PolyhubWarning, match="#3"):
+        assert len(polyhub.list_models("onnx", hub=hub)) == len(entries) - 1

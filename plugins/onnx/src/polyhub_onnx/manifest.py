@@ -170,9 +170,12 @@ class Manifest:
         return [e for e in self.entries if e.model.casefold() == wanted]
 
     def broken_named(self, name: str) -> list[BrokenEntry]:
-        """Broken entries whose model name matches ``name``, or whose name is unreadable."""
+        """Broken entries whose (readable) model name matches ``name``, case-insensitively.
+
+        An entry whose name is unreadable cannot be addressed; listings warn about it.
+        """
         wanted = name.casefold()
-        return [b for b in self.broken if b.model is None or b.model.casefold() == wanted]
+        return [b for b in self.broken if b.model is not None and b.model.casefold() == wanted]
 
 
 Report = Callable[[int, str, str], None]

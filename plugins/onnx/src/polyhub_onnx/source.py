@@ -145,8 +145,6 @@ def _refuse_broken(manifest: Manifest, name: str, opset: int | None, best: int |
     rather than silently replaced by an older model.
     """
     for broken in manifest.broken_named(name):
-        if broken.model is None and broken.opset is None:
-            continue  # nothing readable ties it to this name
         if opset is not None:
             if broken.opset in (None, opset):
                 raise broken.error
