@@ -91,3 +91,85 @@ def test_not_a_tarball(tmp_path):
     bad.write_bytes(b"this is not gzip")
     with pytest.raises(UnsafeArchiveError, match="not a readable tar archive"):
         extract_tar(bad, tmp_path / "dest")
+
+
+# -- corrupt archives: every fault is an UnsafeArchiveError naming archive and member --------
+
+
+def benign_members() -> list[tuple[str, str, bytes | str]]:
+    return [
+        ("dir", "model", b""),
+        ("file", "model/model.onnx", bytes(range(256)) * 40),
+        ("file", "model/test_data_set_0/input_0.pb", b"in" * 3000),
+        ("file", "model/test_data_set_0/output_0.pb", b"out" * 3000),
+    ]
+
+
+def refused(tmp_path: Path, archive: Path) -> UnsafeArchiveError:
+    outer = tmp_path / "outer"
+    outer.mkdir(exist_ok=True)
+    with pytest.raises(UnsafeArchiveError) as info:
+        extract_tar(archive, outer / "dest")
+    assert str(archive) in str(info.value)
+    assert list(outer.iterdir()) == []  # nothing half-extracted, no temporary left
+    return info.value
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.9, -8, -1])
+def test_a_gzip_stream_cut_short_is_refused(tmp_path, keep):
+    whole = make_tar(tmp_path / "whole.tar.gz", benign_members()).read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole[: int(len(whole) * keep)] if keep > 0 else whole[:keep])
+    error = refused(tmp_path, cut)
+    assert "cut short" in str(error) or "not a readable" in str(error)
+
+
+def test_a_plain_tar_cut_between_members_is_refused(tmp_path):
+    # tarfile alone reads this as a complete archive holding the first member only.
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in (("a.pb", b"a" * 600), ("b.pb", b"b" * 600)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    whole = buffer.getvalue()
+    first_member_end = 512 + 1024  # header + two data blocks
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(whole[: first_member_end + 100])  # the second header, cut
+    with tarfile.open(cut) as tar:
+        assert [m.name for m in tar] == ["a.pb"]  # what tarfile makes of it
+    assert "cut short" in str(refused(tmp_path, cut))
+    cut.write_bytes(whole[:first_member_end])  # exactly between members
+    assert "cut short" in str(refused(tmp_path, cut))
+
+
+def test_a_bad_crc_is_refused(tmp_path):
+    whole = bytearray(make_tar(tmp_path / "whole.tar.gz", benign_members()).read_bytes())
+    whole[-8] ^= 0xFF  # the gzip trailer's CRC32
+    bad = tmp_path / "bad-crc.tar.gz"
+    bad.write_bytes(bytes(whole))
+    error = refused(tmp_path, bad)
+    assert "CRC" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("members", "member"),
+    [
+        ([("file", "x", b"1"), ("dir", "x", b"")], "x"),
+        ([("dir", "x", b""), ("file", "x", b"1")], "x"),
+        ([("file", "x", b"1"), ("file", "x/y", b"2")], "x/y"),
+        ([("file", "x/y", b"1"), ("file", "x", b"2")], "x"),
+        ([("file", "x", b"1"), ("file", "x", b"2")], "x"),
+    ],
+)
+def test_a_name_that_is_both_file_and_folder_is_refused(tmp_path, members, member):
+    archive = make_tar(tmp_path / "clash.tar.gz", members)
+    assert f"member {member!r}" in str(refused(tmp_path, archive))
+
+
+@pytest.mark.parametrize("name", ["d/" + "n" * 300 + ".pb", "/".join(["abcdefgh"] * 200)])
+def test_names_too_long_for_the_filesystem_are_refused(tmp_path, name):
+    archive = make_tar(tmp_path / "long.tar.gz", [("file", name, b"x")])
+    error = refused(tmp_path, archive)
+    assert "too long" in str(error)
+    assert len(str(error)) < 3000

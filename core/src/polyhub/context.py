@@ -209,6 +209,20 @@ class Context:
         defaults = self._trusted_defaults(scheme)
         TrustStore(self.config).check(repo_id, defaults=defaults, purpose=purpose)
 
+    def check_commit_trust(self, repo_id: str, url: str, commit: str, *, purpose: str = "") -> None:
+        """Raise :class:`~polyhub.UntrustedError` for a commit its repository did not publish.
+
+        Call after :meth:`checkout` and :meth:`check_trust`, before running the
+        code: a full commit id that is on no branch or tag of ``url`` (only on a
+        pull-request ref such as ``refs/pull/1/head``, which is how a fork's code
+        reaches its parent) runs only when ``<repo_id>@<commit>`` is trusted by name.
+        """
+        from .git import is_published
+        from .trust import TrustStore
+
+        if not is_published(url, commit, self.config):
+            TrustStore(self.config).check_commit(repo_id, commit, purpose=purpose)
+
     # -- runtimes -----------------------------------------------------------
 
     def runtime_devices(self, runtime: str) -> list[Device]:

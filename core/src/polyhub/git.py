@@ -7,6 +7,12 @@ The resolution of each branch or tag is remembered and reused until a
 refresh (``force_reload=True``) asks the remote again, so a branch that moved
 is noticed on refresh, repeated loads need no network, and offline mode works;
 a full commit id that is already present never needs the network.
+
+Submodules are checked out too, each pinned to the commit its superproject
+records, through the same cache and mirrors (relative URLs resolved against
+the superproject's URL), recursively up to :data:`MAX_SUBMODULE_DEPTH`. A
+submodule that cannot be had is an error naming it; a repository from the
+network may not name a submodule on this machine (file:// or a path).
 """
 
 from __future__ import annotations
@@ -19,18 +25,30 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 from .atomic import atomic_write
 from .config import Config
-from .errors import DownloadError, OfflineError, RevisionNotFoundError, UnsupportedError
+from .errors import (
+    DownloadError,
+    OfflineError,
+    PolyhubError,
+    RevisionNotFoundError,
+    UnsupportedError,
+    UntrustedError,
+)
+from .paths import UnsafePathError, safe_relpath
 
-__all__ = ["Checkout", "checkout", "repo_id_from_url"]
+__all__ = ["Checkout", "checkout", "is_published", "repo_id_from_url"]
 
 log = logging.getLogger("polyhub")
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+MAX_SUBMODULE_DEPTH = 8
+_depth: ContextVar[int] = ContextVar("polyhub_submodule_depth", default=0)
 _SCP = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
 
 
@@ -148,6 +166,8 @@ def checkout(
             known = json.loads(refs_file.read_text())
         except ValueError:
             known = {}
+        if not isinstance(known, dict):  # a foreign or damaged file: resolve afresh
+            known = {}
     wanted = revision or "HEAD"
     commit: str | None = None
     if revision and _SHA.match(revision.lower()):
@@ -176,7 +196,12 @@ def checkout(
         atomic_write(refs_file, json.dumps(known, indent=1, sort_keys=True).encode())
     dest = root / "checkouts" / key / commit
     if not dest.exists():
-        _materialise(bare, commit, dest)
+        _materialise(
+            bare,
+            commit,
+            dest,
+            lambda tmp: _submodules(bare, commit, tmp, original_url, config),
+        )
     return Checkout(path=dest, commit=commit, url=original_url, revision=revision)
 
 
@@ -246,7 +271,128 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
     )
 
 
-def _materialise(bare: Path, commit: str, dest: Path) -> None:
+def is_published(url: str, commit: str, config: Config) -> bool:
+    """Whether ``commit`` of ``url`` is on a branch or tag of it (as last fetched).
+
+    A commit that is only on a pull-request ref (``refs/pull/N/head``, how a
+    fork's code reaches its parent repository) or on no ref at all is not
+    published by the repository's owners, so the repository's trust does not
+    cover it. ``url`` is the URL as the source gave it (before mirrors).
+    """
+    bare = config.home / "git" / "repos" / f"{_repo_key(url)}.git"
+    if not _SHA.match(commit) or not bare.is_dir():
+        return False
+    try:
+        found = _git(
+            [
+                "--git-dir",
+                str(bare),
+                "for-each-ref",
+                "--count=1",
+                "--format=%(refname)",
+                f"--contains={commit}",
+                "refs/heads",
+                "refs/tags",
+            ]
+        )
+    except _GitFailed:
+        return False
+    return bool(found.strip())
+
+
+def _is_local_url(url: str) -> bool:
+    return url.startswith(("file:", "/", "./", "../", "~")) or (
+        "://" not in url and not _SCP.match(url)
+    )
+
+
+def _resolve_submodule_url(superproject: str, url: str) -> str:
+    """``url`` from ``.gitmodules``, resolved as git does against the superproject's URL."""
+    if not url.startswith(("./", "../")):
+        return url
+    base = superproject.rstrip("/")
+    rest = url
+    while rest.startswith(("./", "../")):
+        if rest.startswith("./"):
+            rest = rest[2:]
+        else:
+            rest = rest[3:]
+            base = base.rsplit("/", 1)[0] if "/" in base.split("://", 1)[-1] else base
+    return f"{base}/{rest}"
+
+
+def _submodules(bare: Path, commit: str, tmp: Path, url: str, config: Config) -> None:
+    """Fill the gitlinks of ``commit`` (written to ``tmp``) with their pinned checkouts."""
+    listing = _git(["--git-dir", str(bare), "ls-tree", "-r", "-z", "--full-tree", commit])
+    links = []
+    for item in listing.split("\0"):
+        meta, _, path = item.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[0] == "160000":
+            links.append((path, fields[2]))
+    if not links:
+        return
+    where = f"{url}@{commit[:12]}"
+    try:
+        raw = _git(
+            [
+                "--git-dir",
+                str(bare),
+                "config",
+                "-z",
+                "--blob",
+                f"{commit}:.gitmodules",
+                "--get-regexp",
+                r"^submodule\..*\.(path|url)$",
+            ]
+        )
+    except _GitFailed:
+        raw = ""
+    paths: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    for item in raw.split("\0"):
+        key, _, value = item.partition("\n")
+        if key.endswith(".path"):
+            paths[key[len("submodule.") : -len(".path")]] = value
+        elif key.endswith(".url"):
+            urls[key[len("submodule.") : -len(".url")]] = value
+    url_of = {path: urls.get(name, "") for name, path in paths.items()}
+    depth = _depth.get()
+    for path, sha in links:
+        label = f"{where}: submodule {path!r}"
+        try:
+            rel = safe_relpath(path)
+        except UnsafePathError as exc:
+            raise DownloadError(f"{label}: {exc}") from None
+        sub_url = _resolve_submodule_url(url, url_of.get(path, ""))
+        if not url_of.get(path):
+            raise DownloadError(f"{label} has no url in .gitmodules, so it cannot be fetched")
+        if _is_local_url(sub_url) and not _is_local_url(url):
+            raise UntrustedError(
+                f"{label} names {sub_url!r}, a repository on this machine, which a "
+                "repository from the network may not do"
+            )
+        if depth >= MAX_SUBMODULE_DEPTH:
+            raise DownloadError(f"{label}: submodules nest more than {MAX_SUBMODULE_DEPTH} deep")
+        token = _depth.set(depth + 1)
+        try:
+            sub = checkout(config.rewrite_url(sub_url), sha, config, original_url=sub_url)
+        except RevisionNotFoundError as exc:
+            raise RevisionNotFoundError(
+                f"{label} pins commit {sha}, which {sub_url} lacks: {exc}"
+            ) from None
+        except PolyhubError as exc:
+            if isinstance(exc, (OfflineError, UntrustedError)):
+                raise
+            raise DownloadError(f"{label} ({sub_url}) could not be checked out: {exc}") from None
+        finally:
+            _depth.reset(token)
+        shutil.copytree(sub.path, tmp.joinpath(*rel.parts), symlinks=True, dirs_exist_ok=True)
+
+
+def _materialise(
+    bare: Path, commit: str, dest: Path, fill: Callable[[Path], None] | None = None
+) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{commit[:12]}.", suffix=".tmp"))
     index = tmp.with_suffix(".index")
@@ -263,6 +409,8 @@ def _materialise(bare: Path, commit: str, dest: Path) -> None:
             )
             if done.returncode != 0:
                 raise DownloadError(f"git could not check out {commit}: {done.stderr.strip()}")
+        if fill is not None:
+            fill(tmp)
         try:
             os.rename(tmp, dest)
         except OSError:

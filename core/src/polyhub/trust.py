@@ -86,3 +86,30 @@ class TrustStore:
             f"the repository {repo_id} is not trusted to {what}: pass trust_repo=True, "
             f"run 'polyhub trust add {repo_id}', or add it to POLYHUB_TRUSTED_REPOS"
         )
+
+    def check_commit(self, repo_id: str, commit: str, *, purpose: str = "") -> None:
+        """Raise :class:`UntrustedError` unless ``repo_id@commit`` is trusted by name.
+
+        For a commit on no branch or tag of a trusted repository (e.g. only on a
+        pull-request ref): trusting the repository, an owner prefix or
+        ``trust_repo=True`` does not cover it, only an entry ``<repo>@<commit>``
+        in the trust list or ``POLYHUB_TRUSTED_REPOS`` (or a yes at a ``"check"``
+        prompt on a terminal).
+        """
+        key = f"{normalize(repo_id)}@{commit.lower()}"
+        if key in (*self.entries(), *(normalize(e) for e in self.config.trusted_repos)):
+            return
+        what = purpose or "run its code"
+        note = (
+            f"commit {commit} is on no branch or tag of {repo_id} (a pull-request ref, "
+            "e.g. a fork's code, or a commit since deleted)"
+        )
+        if self.config.trust_repo == "check" and sys.stdin is not None and sys.stdin.isatty():
+            answer = input(f"The {note}. Allow it to {what}? [y/N] ")
+            if answer.strip().lower() in ("y", "yes"):
+                self.add(key)
+                return
+        raise UntrustedError(
+            f"the {note}: trusting the repository does not cover it. To {what} anyway, "
+            f"run 'polyhub trust add {key}' or add {key} to POLYHUB_TRUSTED_REPOS"
+        )

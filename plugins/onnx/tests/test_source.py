@@ -224,7 +224,7 @@ def test_model_path_traversal_is_refused_before_any_file_access(
     manifest.write_text(json.dumps(entries, indent=1))
     for where in (str(hub), serve(hub).base_url):
         with pytest.raises(MetadataError) as info:
-            polyhub.load("onnx:add-relu", hub=where)
+            polyhub.load("onnx:tiny-mlp", hub=where)
         assert info.value.field == "model_path"
         assert info.value.entry == "#1 'tiny-mlp'"
     assert blobs(polyhub_home) == []

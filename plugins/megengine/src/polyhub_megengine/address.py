@@ -10,7 +10,8 @@ Three forms name a repository; the last path segment is always the entrypoint::
 or, equivalently, ``megengine:<entry>?repo=<any of the three repository forms>``.
 
 The ``owner/repo`` form defaults to github.com over HTTPS and to the branch
-``master``, as ``megengine.hub`` does; the URL and folder forms default to the
+``master``, as ``megengine.hub`` does (a repository that has no ``master``,
+only e.g. ``main``, is read at the remote's default branch instead); the URL and folder forms default to the
 repository's own HEAD. ``commit=`` is accepted as upstream's spelling of
 ``@ref``. A plain folder is used as it is (no git) unless ``@ref`` is given, in
 which case it must be a git repository and is checked out at that ref.
@@ -67,6 +68,8 @@ class RepoSpec:
     :ivar prefix: the address path that names the repository; ``prefix/entry``
         addresses one entrypoint.
     :ivar options: the address options that belong to the repository (git_host, protocol).
+    :ivar default_branch: ``revision`` is :data:`DEFAULT_BRANCH` because the address
+        named none; a repository without that branch is read at its remote HEAD.
     """
 
     url: str
@@ -75,6 +78,7 @@ class RepoSpec:
     local: bool = False
     prefix: str = ""
     options: tuple[tuple[str, str], ...] = ()
+    default_branch: bool = False
 
     def address(self, entry: str) -> Address:
         """The canonical address of ``entry`` in this repository."""
@@ -194,6 +198,7 @@ def parse_repo(
         revision=revision or DEFAULT_BRANCH,
         prefix=f"{owner}/{name}",
         options=tuple(options),
+        default_branch=revision is None,
     )
 
 

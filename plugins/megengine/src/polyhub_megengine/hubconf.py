@@ -12,6 +12,13 @@ docstrings, signatures and ``@hub.pretrained`` URLs.
 Names that cannot be followed statically (assigned from a call, imported
 from a compiled module) are listed with ``kind="unknown"``: upstream would
 list them if they turn out callable, and leaving them out would hide entries.
+
+The repository is untrusted input: a module that cannot be parsed (a syntax
+error, a NUL byte, nesting too deep for the parser) or a literal that cannot
+be evaluated is a :class:`~polyhub.MetadataError` naming the file, line and
+field, and a fault met while following one entrypoint stays with that entry:
+:meth:`Hubconf.entries` lists the others and keeps the error in
+:attr:`Hubconf.broken`, and only asking for that entry raises it.
 """
 
 from __future__ import annotations
@@ -104,6 +111,11 @@ def _walk_top(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _walk_top(stmt.body)
 
 
+_LITERAL_ERRORS = (ValueError, TypeError, SyntaxError, RecursionError, MemoryError)
+"""What ``ast.literal_eval`` raises on hostile literals: ``{[]: 1}`` is a TypeError,
+deep nesting a RecursionError."""
+
+
 def _parse(path: Path, name: str, is_package: bool, where: str) -> _Module:
     try:
         source = path.read_bytes()
@@ -111,6 +123,12 @@ def _parse(path: Path, name: str, is_package: bool, where: str) -> _Module:
     except SyntaxError as exc:
         raise MetadataError(
             f"cannot parse: {exc.msg}", file=where, line=exc.lineno, field="syntax"
+        ) from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # Python 3.10: "source code string cannot contain null bytes" is a ValueError;
+        # expressions nested thousands deep exhaust the parser's stack.
+        raise MetadataError(
+            f"cannot parse: {type(exc).__name__}: {str(exc)[:200]}", file=where, field="syntax"
         ) from None
     except OSError as exc:
         raise MetadataError(f"cannot read: {exc.strerror}", file=where) from None
@@ -236,8 +254,8 @@ class _Resolver:
         if isinstance(node, ast.Assign):
             try:
                 return {str(n) for n in ast.literal_eval(node.value)}
-            except ValueError:
-                pass
+            except _LITERAL_ERRORS:
+                pass  # not a literal list of names: fall back to the public names
         names = {n for n in info.bindings if not n.startswith("_")}
         if depth < _MAX_DEPTH:
             for star in info.stars:
@@ -373,6 +391,8 @@ class Hubconf:
         self._module = _parse(self.file, "hubconf", False, HUBCONF)
         self._cache: dict[str, Entry | None] = {}
         self._names: set[str] | None = None
+        self.broken: dict[str, MetadataError] = {}
+        """Entrypoints :meth:`entries` left out, each with the error met following it."""
 
     # -- top-level values -----------------------------------------------------
 
@@ -389,7 +409,7 @@ class Hubconf:
             )
         try:
             return ast.literal_eval(node.value), node.lineno
-        except ValueError:
+        except _LITERAL_ERRORS:
             raise MetadataError(
                 "must be a literal (read without running the file)",
                 file=str(self.file),
@@ -450,16 +470,39 @@ class Hubconf:
         if self._names is None:
             self._names = set(self._candidates())
         if name in self._names:
-            origin = self._resolver.resolve(self._module, name)
+            try:
+                origin = self._resolver.resolve(self._module, name)
+            except MetadataError as exc:
+                raise MetadataError(
+                    f"following entrypoint {name!r}: {exc}",
+                    file=exc.file,
+                    line=exc.line,
+                    entry=name,
+                    field=exc.field,
+                ) from None
+            except RecursionError:
+                raise MetadataError(
+                    "its definition cannot be followed: imports nest too deeply",
+                    file=str(self.file),
+                    entry=name,
+                ) from None
             result = self._make(name, origin)
         self._cache[name] = result
         return result
 
     def entries(self) -> dict[str, Entry]:
-        """Every entrypoint, in ``megengine.hub.list`` order."""
+        """Every entrypoint, in ``megengine.hub.list`` order.
+
+        An entrypoint whose definition cannot be read (a module on its import
+        path does not parse) is left out and its error kept in :attr:`broken`.
+        """
         found = {}
         for name in self._candidates():
-            entry = self.entry(name)
+            try:
+                entry = self.entry(name)
+            except MetadataError as exc:
+                self.broken[name] = exc
+                continue
             if entry is not None:
                 found[name] = entry
         return found

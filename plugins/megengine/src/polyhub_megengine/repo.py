@@ -10,11 +10,18 @@ from __future__ import annotations
 import os
 import re
 import threading
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polyhub import CodeRef, ModelCard, ModelNotFoundError
+from polyhub import (
+    CodeRef,
+    ModelCard,
+    ModelNotFoundError,
+    PolyhubWarning,
+    RevisionNotFoundError,
+)
 
 from .address import DEFAULT_REPO, RepoSpec, parse_repo, split_address
 from .detect import HUBCONF as HUBCONF_FORMAT
@@ -48,9 +55,13 @@ _pinned: dict[tuple[str, str, str], Path] = {}
 _SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 
 
-def materialize(context: Context, url: str, revision: str | None) -> tuple[Path, str | None]:
+def materialize(
+    context: Context, url: str, revision: str | None, *, default_branch: bool = False
+) -> tuple[Path, str | None]:
     """The local folder of a repository and its commit (``None`` for a plain folder).
 
+    :param default_branch: ``revision`` was filled in (``master``), not asked for: a
+        repository without it is read at the remote's default branch (its HEAD).
     :raises ModelNotFoundError: a local folder that does not exist.
     :raises polyhub.RevisionNotFoundError: (from the core) unknown branch, tag or commit.
     """
@@ -68,7 +79,13 @@ def materialize(context: Context, url: str, revision: str | None) -> tuple[Path,
             known = _pinned.get(key)
         if known is not None and known.is_dir():
             return known, pinned
-    checkout = context.checkout(url, revision)
+    try:
+        checkout = context.checkout(url, revision)
+    except RevisionNotFoundError:
+        if not default_branch:
+            raise
+        # upstream's default is master; repositories made since 2020 mostly have main.
+        checkout = context.checkout(url, None)
     if pinned:
         with _read_lock:
             _pinned[key] = Path(checkout.path)
@@ -144,7 +161,7 @@ def card_for(
 def resolve(address: Address, context: Context) -> ModelCard:
     """Check out the repository and describe the entrypoint, without running its code."""
     spec, name = split_address(address)
-    root, commit = materialize(context, spec.url, spec.revision)
+    root, commit = materialize(context, spec.url, spec.revision, default_branch=spec.default_branch)
     conf = hubconf_for(root, commit)
     entry = conf.require(name, f"{spec.prefix}" + (f"@{commit[:12]}" if commit else ""))
     return card_for(address, spec, entry, commit, conf)
@@ -180,7 +197,7 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
         git_host=filters.get("git_host"),
         protocol=filters.get("protocol"),
     )
-    root, commit = materialize(context, spec.url, spec.revision)
+    root, commit = materialize(context, spec.url, spec.revision, default_branch=spec.default_branch)
     conf = hubconf_for(root, commit)
     wanted_tags = {
         t.lower()
@@ -190,7 +207,17 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
     }
     model = str(filters["model"]).lower() if filters.get("model") else None
     cards = []
-    for name, entry in conf.entries().items():
+    entries = conf.entries()
+    if conf.broken:
+        # A fault in one entrypoint's modules stays with it; the listing says so.
+        first = next(iter(conf.broken.values()))
+        warnings.warn(
+            f"{conf.file}: {len(conf.broken)} entrypoint(s) left out of the listing "
+            f"({', '.join(sorted(conf.broken))}); first: {first}",
+            PolyhubWarning,
+            stacklevel=4,
+        )
+    for name, entry in entries.items():
         if model and model != name.lower() and model not in name.lower():
             continue
         if "kind" in filters and entry.kind != filters["kind"]:

@@ -150,6 +150,8 @@ def load_entry(
     conf.require(code.entry, label)
     check_dependencies(conf, label)
     context.check_trust(code.repo_id, scheme="megengine", purpose="run hubconf.py")
+    if commit is not None:
+        context.check_commit_trust(code.repo_id, code.url, commit, purpose="run hubconf.py")
     target = device_name(device)
     loader = WeightLoader(
         context,

@@ -173,9 +173,13 @@ class pretrained:
     """
 
     def __init__(self, url: str, sha256: str | None = None) -> None:
-        if sha256 is not None and not _HEX.match(sha256):
+        # A hash that is given but unusable (an int, 0, a short string) must never
+        # mean "no check": it is refused, as a MindSpore card's or a manifest's is.
+        if sha256 is not None and (not isinstance(sha256, str) or not _HEX.match(sha256)):
             raise MetadataError(
-                f"sha256 must be 64 hex digits, got {sha256!r}", file=url, field="sha256"
+                f"sha256 must be the text of 64 hex digits, got {repr(sha256)[:80]}",
+                file=url,
+                field="sha256",
             )
         self.url = url
         self.sha256 = sha256.lower() if sha256 else None

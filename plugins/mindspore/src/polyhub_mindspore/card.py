@@ -15,6 +15,15 @@ line, so error messages keep pointing at the right line of the file:
 * links in angle brackets (``<https://...>``): the brackets are dropped;
 * CRLF line ends and a byte-order mark.
 
+Cards come from the network, so reading one is bounded and total: nesting
+deeper than :data:`MAX_DEPTH` and anchors/aliases (whose expansion grows
+exponentially) are refused before anything is built (libyaml's composer
+recurses in C and crashes the process on deep nesting), and a number too
+long for ``int`` or a string holding a lone surrogate is a
+:class:`~polyhub.MetadataError` naming the key. ``asset-sha256`` is read as
+the literal text the author wrote: YAML would read 64 zeros as the integer 0
+(and ``0`` is falsy), which used to switch verification off.
+
 ``*_cn.md`` cards (Chinese keys, full-width colons) are read through their
 English twin, as upstream does; that is the hub module's business.
 """
@@ -25,16 +34,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import yaml
 from polyhub import Address, Asset, CodeRef, MetadataError, ModelCard
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .uid import Uid, check_filename, check_segment
 
 __all__ = [
     "CODE_KIND",
     "FILE_FORMATS",
+    "MAX_DEPTH",
     "RawCard",
     "build_card",
     "parse_repo_link",
@@ -76,6 +87,12 @@ _TextLoader.yaml_implicit_resolvers = {
     ]
     for first, resolvers in _Base.yaml_implicit_resolvers.items()
 }
+
+MAX_DEPTH = 32
+"""Deepest nesting of lists and mappings a card may have (real cards: 3)."""
+HASH_KEYS = ("asset-sha256", "asset_sha256")
+_STR_TAG = "tag:yaml.org,2002:str"
+_NULL_TAG = "tag:yaml.org,2002:null"
 
 _DASH_VALUE = re.compile(r"^([A-Za-z][\w\-]*)[ \t]*:[ \t]+-[ \t]*$")
 _TOP_KEY = re.compile(r"^([A-Za-z][\w\-]*)[ \t]*:(?:[ \t]+(.*))?$")
@@ -129,6 +146,152 @@ def _repair(line: str) -> tuple[str, str | None]:
     return line, None
 
 
+def _may_nest_deeper(text: str, limit: int) -> bool:
+    """A cheap upper bound on the nesting depth of ``text`` exceeds ``limit``.
+
+    Flow collections nest at most once per ``[``/``{``; block collections at
+    most twice per column of indentation plus once per ``- ``, ``? `` or
+    ``: `` on a line. Real cards stay far below, so the exact check (a pass
+    over libyaml's events) runs only for suspicious text.
+    """
+    bound = text.count("[") + text.count("{")
+    if bound > limit:
+        return True
+    block = 0
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        tokens = body.count("- ") + body.count("? ") + body.count(": ") + 1
+        block = max(block, 2 * (len(line) - len(body) + tokens))
+    return bound + block > limit
+
+
+def _check_shape(text: str, file: str, first: int) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` and anchors/aliases, before composing.
+
+    libyaml's parser is a state machine (no recursion), so walking its events
+    is safe whatever the input; composing a node tree is not.
+    """
+    if not _may_nest_deeper(text, MAX_DEPTH) and "&" not in text and "*" not in text:
+        return
+    depth = 0
+    for event in yaml.parse(text, Loader=_Base):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise MetadataError(
+                "uses a YAML anchor or alias ('&name'/'*name'), which a card does not need",
+                file=file,
+                line=first + event.start_mark.line + 1,
+                field="front matter",
+            )
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise MetadataError(
+                    f"nests lists or mappings more than {MAX_DEPTH} deep",
+                    file=file,
+                    line=first + event.start_mark.line + 1,
+                    field="front matter",
+                )
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _hashes_as_text(root: Node) -> None:
+    """Make every ``asset-sha256`` scalar construct as the text written (not int/float/bool)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if (
+                    isinstance(key, ScalarNode)
+                    and key.value in HASH_KEYS
+                    and isinstance(value, ScalarNode)
+                    and value.tag != _NULL_TAG
+                ):
+                    value.tag = _STR_TAG
+                stack.extend((key, value))
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+
+
+def _unencodable(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _construct(text: str, file: str, first: int) -> Any:
+    """The front matter's top-level value, built key by key so a failure names its key."""
+    _check_shape(text, file, first)
+    loader = _TextLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if not isinstance(node, MappingNode):
+            try:
+                return loader.construct_document(node)
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise MetadataError(
+                    f"cannot be read: {str(exc).splitlines()[0][:120]}",
+                    file=file,
+                    line=first + 1,
+                    field="front matter",
+                ) from None
+        _hashes_as_text(node)
+        loader.flatten_mapping(node)
+        data: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            line = first + value_node.start_mark.line + 1
+            try:
+                key = loader.construct_object(key_node, deep=True)
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise MetadataError(
+                    f"a key cannot be read: {str(exc).splitlines()[0][:120]}",
+                    file=file,
+                    line=line,
+                    field="front matter",
+                ) from None
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise MetadataError(
+                    f"a key must be plain text, not a {type(key).__name__}",
+                    file=file,
+                    line=line,
+                    field="front matter",
+                )
+            name = str(key)
+            try:
+                value = loader.construct_object(value_node, deep=True)
+            except (ValueError, TypeError, RecursionError, yaml.YAMLError) as exc:
+                # int() of > 4,300 digits raises ValueError; a list as a mapping key TypeError.
+                why = getattr(exc, "problem", None) or str(exc).splitlines()[0][:120]
+                raise MetadataError(
+                    f"cannot be read: {why}", file=file, line=line, field=name
+                ) from None
+            if _unencodable(value) or _unencodable(name):
+                raise MetadataError(
+                    "holds a lone surrogate (an escape such as \\ud800), which no text can",
+                    file=file,
+                    line=line,
+                    field=name.encode("utf-8", "backslashreplace").decode("utf-8"),
+                )
+            data[name] = value
+        return data
+    finally:
+        loader.dispose()
+
+
 def read_card(text: str, file: str) -> RawCard:
     """Parse a card's front matter.
 
@@ -158,7 +321,7 @@ def read_card(text: str, file: str) -> RawCard:
             key_lines[m.group(1)] = first + offset + 1
         fixed.append(new)
     try:
-        data = yaml.load("\n".join(fixed), Loader=_TextLoader)
+        data = _construct("\n".join(fixed), file, first)
     except yaml.YAMLError as exc:
         # An unclosed construct is noticed lines later; where it opened is the useful line.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
@@ -222,6 +385,18 @@ def _split_list(value: str | None) -> list[str]:
     return [p for p in re.split(r"[\s,/]+", value.lower()) if p]
 
 
+def _split(url: str, file: str, line: int, field_name: str) -> SplitResult:
+    """``urlsplit`` that answers a malformed URL (``https://[x``) with a MetadataError."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError as exc:
+        raise MetadataError(
+            f"{url[:200]!r} is not a usable URL: {exc}", file=file, line=line, field=field_name
+        ) from None
+    return parts
+
+
 def parse_repo_link(link: str, *, file: str, line: int) -> CodeRef:
     """Turn a ``repo-link`` into a :class:`CodeRef`, as upstream's ``get_repo_info_from_url``.
 
@@ -232,7 +407,7 @@ def parse_repo_link(link: str, *, file: str, line: int) -> CodeRef:
     :raises MetadataError: not a link polyhub can check out, or an unsafe sub-folder.
     """
     url = unbracket(link)
-    parts = urlsplit(url)
+    parts = _split(url, file, line, "repo-link")
     if parts.scheme not in ("http", "https", "file", "ssh", "git") and not url.startswith("/"):
         raise MetadataError(
             f"{url!r} is not a repository link (https://host/group/repo[/tree/branch/path])",
@@ -272,7 +447,12 @@ def parse_repo_link(link: str, *, file: str, line: int) -> CodeRef:
         git_url = "file://" + path
     from polyhub.git import repo_id_from_url  # the core's git module is heavy to import
 
-    repo_id = repo_id_from_url(git_url)
+    try:
+        repo_id = repo_id_from_url(git_url)
+    except ValueError as exc:  # urllib: a port out of range, a broken IPv6 literal
+        raise MetadataError(
+            f"{url[:200]!r} is not a usable URL: {exc}", file=file, line=line, field="repo-link"
+        ) from None
     return CodeRef(url=git_url, revision=revision, subdir=subdir, kind=CODE_KIND, repo_id=repo_id)
 
 
@@ -281,7 +461,8 @@ def _asset(entry: Any, index: int, raw: RawCard) -> Asset:
     line = raw.line_of("asset")
     if not isinstance(entry, dict):
         raise MetadataError(
-            f"each asset is a mapping of file-format, asset-link and asset-sha256, not {entry!r}",
+            "each asset is a mapping of file-format, asset-link and asset-sha256, "
+            f"not {repr(entry)[:80]}",
             file=raw.file,
             line=line,
             field=where,
@@ -291,7 +472,7 @@ def _asset(entry: Any, index: int, raw: RawCard) -> Asset:
         raise MetadataError(
             "the asset has no asset-link", file=raw.file, line=line, field=f"{where}.asset-link"
         )
-    parts = urlsplit(link)
+    parts = _split(link, raw.file, line, f"{where}.asset-link")
     if parts.scheme not in ("http", "https", "file"):
         raise MetadataError(
             f"asset-link {link!r} is not an http(s) or file URL",
@@ -315,13 +496,23 @@ def _asset(entry: Any, index: int, raw: RawCard) -> Asset:
             field=f"{where}.file-format",
         )
     # The template spells it asset_sha256; a hash is a hash, so it is honoured (validate flags it).
-    sha = _text(entry.get("asset-sha256") or entry.get("asset_sha256"))
+    # A hash that is present must be usable: an unusable one never means "no check".
+    key = next((k for k in HASH_KEYS if entry.get(k) is not None), HASH_KEYS[0])
+    value = entry.get(key)
+    if value is not None and not isinstance(value, str):
+        raise MetadataError(
+            f"{key} must be the hexadecimal text of a sha256, not a {type(value).__name__}",
+            file=raw.file,
+            line=line,
+            field=f"{where}.{key}",
+        )
+    sha = _text(value)
     if sha is not None and _SHA256_PREFIX.match(sha):
         # Not a full digest: the core cannot verify it, the fetch hook checks the prefix.
         sha = None
     if sha is not None and not _SHA256.match(sha):
         raise MetadataError(
-            f"asset-sha256 {sha!r} is not 64 hexadecimal digits",
+            f"asset-sha256 {sha[:80]!r} is not 64 hexadecimal digits",
             file=raw.file,
             line=line,
             field=f"{where}.asset-sha256",

@@ -101,6 +101,9 @@ def create_network(
         purpose=f"build {card.address} by running {CONF_FILE} of {code.url}",
     )
     folder, commit = code_root(card, context)
+    context.check_commit_trust(
+        code.repo_id, code.url, commit, purpose=f"run {CONF_FILE} of {code.url}"
+    )
     importer, module = _conf_module(folder, commit)
     factory = getattr(module, "create_network", None)
     if not callable(factory):

@@ -35,7 +35,8 @@ __all__ = [
     "to_card",
 ]
 
-FORMAT_VERSION = 1
+# 2: asset-sha256 read as text (a card's 64 zeros were the int 0, i.e. no hash, in 1).
+FORMAT_VERSION = 2
 FILTERS = (
     "publisher",
     "mindspore_version",

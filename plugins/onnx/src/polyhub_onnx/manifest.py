@@ -5,10 +5,19 @@ The manifest is a JSON list; each entry has ``model``, ``model_path``,
 ``model_bytes``, ``tags``, ``io_ports``, ``model_with_data_path``,
 ``model_with_data_sha``, ``model_with_data_bytes``; see ``docs/onnx.md``).
 
-One checker serves two callers: :func:`parse_manifest` stops at the first
-problem with a :class:`~polyhub.MetadataError` (loading must not guess), and
+One checker serves two callers: :func:`parse_manifest` keeps each broken
+entry aside with the :class:`~polyhub.MetadataError` of its first problem (a
+fault in one entry must not make the other 183 unusable; the source refuses
+the broken entry when it is addressed and warns when listing), and
 :func:`validate_manifest` collects every problem for ``polyhub validate``. Both
 name the file, the entry (index and model name), the line and the field.
+
+The manifest comes from the network, so parsing is bounded and total: a
+number too long for ``int`` (Python refuses more than 4,300 digits), nesting
+deeper than the JSON parser's recursion limit, and strings that cannot be
+encoded (lone surrogates from ``\\ud800`` escapes, which fail later as file
+names or in ``print``) all end as a :class:`~polyhub.MetadataError`: of the
+whole file when it cannot be parsed, else of the one entry that holds them.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from urllib.parse import unquote
 from polyhub import IOPort, MetadataError, Problem
 
 __all__ = [
+    "BrokenEntry",
     "Manifest",
     "ManifestEntry",
     "check_relative_path",
@@ -42,6 +52,64 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SEGMENT = r"[A-Za-z0-9_\-](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?"
 _PLAIN_PATH = re.compile(rf"^{_SEGMENT}(?:/{_SEGMENT})*$")
 _LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+# Python refuses int() of more than 4,300 digits (CVE-2020-10735); longer numbers
+# are kept as _LongNumber so only the entry holding one is refused.
+_MAX_DIGITS = 4000
+_MAX_REPR = 80
+
+
+class _LongNumber:
+    """A JSON number too long to convert; never valid where a number is expected."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text)
+
+    def __repr__(self) -> str:
+        return f"<a {self.digits}-digit number>"
+
+
+def _parse_int(text: str) -> int | _LongNumber:
+    return int(text) if len(text) <= _MAX_DIGITS else _LongNumber(text)
+
+
+def _short(value: object) -> str:
+    """``repr(value)`` cut to a readable length: messages quote hostile values."""
+    text = repr(value)
+    return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 4] + "..." + text[-1]
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unusable(raw: object) -> tuple[str, str] | None:
+    """``(field, why)`` for the first value under ``raw`` that nothing can use, else ``None``.
+
+    Iterative: a value nested a few hundred levels deep is legal JSON, and a
+    recursive walk would spend the stack the caller still needs.
+    """
+    stack: list[tuple[str, object]] = [("", raw)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, _LongNumber):
+            return where, f"is {value!r}, too long to be read as a number"
+        if isinstance(value, str):
+            if not _encodable(value):
+                return where, f"{_short(value)} holds a lone surrogate, which no file name can"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not _encodable(key):
+                    return where, f"has a key {_short(key)} holding a lone surrogate"
+                stack.append((f"{where}.{key}" if where else key, item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
+    return None
 
 
 @dataclass(frozen=True)
@@ -74,16 +142,40 @@ class ManifestEntry:
 
 
 @dataclass(frozen=True)
+class BrokenEntry:
+    """An entry that cannot be used, and why.
+
+    :ivar model: its model name, when that much is readable (``None`` otherwise).
+    :ivar opset: its opset, when readable.
+    :ivar error: the error of its first problem (file, line, entry and field named).
+    """
+
+    index: int
+    model: str | None
+    opset: int | None
+    error: MetadataError
+
+
+@dataclass(frozen=True)
 class Manifest:
-    """A parsed manifest: where it came from and its entries, in file order."""
+    """A parsed manifest: where it came from, its usable entries and its broken ones."""
 
     file: str
     entries: tuple[ManifestEntry, ...]
+    broken: tuple[BrokenEntry, ...] = ()
 
     def named(self, name: str) -> list[ManifestEntry]:
         """Entries whose model name matches ``name``, case-insensitively (as onnx.hub)."""
         wanted = name.casefold()
         return [e for e in self.entries if e.model.casefold() == wanted]
+
+    def broken_named(self, name: str) -> list[BrokenEntry]:
+        """Broken entries whose (readable) model name matches ``name``, case-insensitively.
+
+        An entry whose name is unreadable cannot be addressed; listings warn about it.
+        """
+        wanted = name.casefold()
+        return [b for b in self.broken if b.model is not None and b.model.casefold() == wanted]
 
 
 Report = Callable[[int, str, str], None]
@@ -105,18 +197,18 @@ def check_relative_path(value: object) -> str | None:
         return None
     for candidate in dict.fromkeys((value, unquote(value), unquote(unquote(value)))):
         if _CONTROL.search(candidate):
-            return f"{value!r} contains a NUL or control character"
+            return f"{_short(value)} contains a NUL or control character"
         if "\\" in candidate:
-            return f"{value!r} contains a backslash"
+            return f"{_short(value)} contains a backslash"
         if candidate.startswith("/") or _DRIVE.match(candidate):
-            return f"{value!r} is absolute; it must be relative to the hub"
+            return f"{_short(value)} is absolute; it must be relative to the hub"
         parts = candidate.split("/")
         if any(p in ("..", ".") for p in parts):
-            return f"{value!r} has a '..' or '.' segment; it must stay inside the hub"
+            return f"{_short(value)} has a '..' or '.' segment; it must stay inside the hub"
         if any(not p for p in parts):
-            return f"{value!r} has an empty segment"
+            return f"{_short(value)} has an empty segment"
         if any(p != p.rstrip(". ") for p in parts):
-            return f"{value!r} has a segment ending in a dot or space"
+            return f"{_short(value)} has a segment ending in a dot or space"
     return None
 
 
@@ -169,6 +261,10 @@ def _entry(raw: object, index: int, report: Report) -> ManifestEntry | None:
         ok = False
         report(index, field_name, message)
 
+    unusable = _unusable(raw)
+    if unusable is not None:
+        bad(*unusable)
+        return None
     model = raw.get("model")
     if not isinstance(model, str) or not model.strip():
         bad("model", "is missing or not a non-empty string")
@@ -179,10 +275,10 @@ def _entry(raw: object, index: int, report: Report) -> ManifestEntry | None:
         bad("model_path", why)
     opset = raw.get("opset_version")
     if not _int(opset) or opset < 1:
-        bad("opset_version", f"must be a positive integer, not {opset!r}")
+        bad("opset_version", f"must be a positive integer, not {_short(opset)}")
     onnx_version = raw.get("onnx_version")
     if onnx_version is not None and not isinstance(onnx_version, str):
-        bad("onnx_version", f"must be a string such as '1.5', not {onnx_version!r}")
+        bad("onnx_version", f"must be a string such as '1.5', not {_short(onnx_version)}")
     meta = raw.get("metadata")
     if not isinstance(meta, dict):
         bad("metadata", "is missing or not an object")
@@ -193,7 +289,7 @@ def _entry(raw: object, index: int, report: Report) -> ManifestEntry | None:
         if value is None:
             return None
         if not isinstance(value, str) or not _SHA256.match(value):
-            bad(f"metadata.{key}", f"must be 64 hex digits (a sha256), not {value!r}")
+            bad(f"metadata.{key}", f"must be 64 hex digits (a sha256), not {_short(value)}")
             return None
         return value.lower()
 
@@ -202,7 +298,7 @@ def _entry(raw: object, index: int, report: Report) -> ManifestEntry | None:
         if value is None:
             return None
         if not _int(value) or value < 0:
-            bad(f"metadata.{key}", f"must be a byte count, not {value!r}")
+            bad(f"metadata.{key}", f"must be a byte count, not {_short(value)}")
             return None
         return int(value)
 
@@ -277,7 +373,7 @@ def _skip_ws(text: str, pos: int) -> int:
 
 def _name_of(raw: object) -> str:
     if isinstance(raw, dict) and isinstance(raw.get("model"), str):
-        return f" {raw['model']!r}"
+        return f" {_short(raw['model'])}"
     return ""
 
 
@@ -287,28 +383,44 @@ def _load_json(data: bytes | str, file: str) -> tuple[str, Any]:
     except UnicodeDecodeError as exc:
         raise MetadataError(f"is not UTF-8 text: {exc}", file=file) from None
     try:
-        return text, json.loads(text)
+        return text, json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise MetadataError(
             f"is not valid JSON: {exc.msg} (column {exc.colno})", file=file, line=exc.lineno
         ) from None
+    except RecursionError:
+        raise MetadataError(
+            "nests lists or objects too deeply to be read (a manifest is a flat list of entries)",
+            file=file,
+        ) from None
+    except ValueError as exc:  # e.g. a float literal json cannot convert
+        raise MetadataError(f"is not valid JSON: {exc}", file=file) from None
 
 
 def parse_manifest(data: bytes | str, file: str) -> Manifest:
     """Parse manifest bytes fetched from ``file`` (a URL or path, used in messages).
 
-    :raises MetadataError: not JSON, not a list, or an entry with a missing or
-        wrong field; the message names the file, the entry, its line and the field.
+    An entry with a missing or wrong field is kept in :attr:`Manifest.broken`
+    with the error of its first problem; the other entries stay usable.
+
+    :raises MetadataError: the file as a whole is unusable: not UTF-8, not JSON
+        (or nested too deeply to parse), or not a list.
     """
     text, doc = _load_json(data, file)
     if not isinstance(doc, list):
         raise MetadataError(
             f"must be a JSON list of model entries, not {type(doc).__name__}", file=file
         )
+    first_problem: dict[int, MetadataError] = {}
+    lines: list[int] | None = None
 
-    def fail(index: int, field_name: str, message: str) -> None:
-        lines = entry_lines(text)
-        raise MetadataError(
+    def keep(index: int, field_name: str, message: str) -> None:
+        nonlocal lines
+        if index in first_problem:
+            return
+        if lines is None:
+            lines = entry_lines(text)
+        first_problem[index] = MetadataError(
             message,
             file=file,
             line=lines[index] if 0 <= index < len(lines) else None,
@@ -317,11 +429,23 @@ def parse_manifest(data: bytes | str, file: str) -> Manifest:
         )
 
     entries = []
+    broken = []
     for index, raw in enumerate(doc):
-        entry = _entry(raw, index, fail)
-        assert entry is not None  # fail() raised otherwise
-        entries.append(entry)
-    return Manifest(file=file, entries=tuple(entries))
+        entry = _entry(raw, index, keep)
+        if entry is not None:
+            entries.append(entry)
+            continue
+        model = raw.get("model") if isinstance(raw, dict) else None
+        opset = raw.get("opset_version") if isinstance(raw, dict) else None
+        broken.append(
+            BrokenEntry(
+                index=index,
+                model=model if isinstance(model, str) and _encodable(model) else None,
+                opset=opset if _int(opset) else None,
+                error=first_problem[index],
+            )
+        )
+    return Manifest(file=file, entries=tuple(entries), broken=tuple(broken))
 
 
 def _local_file_problem(path: Path, sha: str | None, size: int | None) -> str | None:

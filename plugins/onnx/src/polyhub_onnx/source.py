@@ -17,6 +17,7 @@ import hashlib
 import os
 import posixpath
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -29,6 +30,7 @@ from polyhub import (
     MetadataError,
     ModelCard,
     ModelNotFoundError,
+    PolyhubWarning,
     RevisionNotFoundError,
 )
 
@@ -127,19 +129,41 @@ def _opset_number(value: object, entries: list[ManifestEntry], hub: HubSpec) -> 
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     text = str(value).strip()
-    if text.isdigit():
+    if text.isdigit() and len(text) <= 9:
         return int(text)
+    name = entries[0].model if entries else "the model"
     raise ModelNotFoundError(
-        f"opset {value!r} is not a number; {entries[0].model} in hub {hub} has opsets {valid}"
+        f"opset {str(value)[:40]!r} is not a number; {name} in hub {hub} has opsets {valid or 'none'}"
     )
+
+
+def _refuse_broken(manifest: Manifest, name: str, opset: int | None, best: int | None) -> None:
+    """Raise the error of a broken entry that ``name`` (at ``opset``) addresses, if any.
+
+    Without an opset the highest wins, so a broken entry whose opset is higher
+    than every usable one (or unreadable) is the one addressed: it is refused
+    rather than silently replaced by an older model.
+    """
+    for broken in manifest.broken_named(name):
+        if opset is not None:
+            if broken.opset in (None, opset):
+                raise broken.error
+        elif best is None or broken.opset is None or broken.opset > best:
+            raise broken.error
 
 
 def select_entry(manifest: Manifest, name: str, opset: object, hub: HubSpec) -> ManifestEntry:
     """The entry named ``name`` at ``opset`` (``None``: the highest).
 
     :raises ModelNotFoundError: no such model, or no such opset (the valid ones are listed).
+    :raises MetadataError: the entry addressed is broken (file, entry, line and field named).
     """
     entries = manifest.named(name)
+    if manifest.broken and manifest.broken_named(name):
+        wanted = None if opset is None or opset == "" else _opset_number(opset, entries, hub)
+        if wanted is not None and any(e.opset == wanted for e in entries):
+            return next(e for e in entries if e.opset == wanted)
+        _refuse_broken(manifest, name, wanted, max((e.opset for e in entries), default=None))
     if not entries:
         names = list(dict.fromkeys(e.model for e in manifest.entries))
         folded = {n.casefold(): n for n in names}
@@ -243,11 +267,14 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
         )
     hub, hub_in_address = hub_from(filters)
     manifest = load_manifest(hub, context)
+    if manifest.broken:
+        _warn_broken(manifest)
     model = filters.get("model")
     wanted_model = str(model).casefold() if model else None
     wanted_tags = _wanted_tags(filters.get("tags"))
     opset = filters.get("opset")
-    wanted_opset = int(opset) if opset not in (None, "") else None
+    # A filter value like opset="abc" is a ModelNotFoundError, not int()'s ValueError.
+    wanted_opset = _opset_number(opset, [], hub) if opset not in (None, "") else None
     cards = []
     for entry in manifest.entries:
         if wanted_model is not None and entry.model.casefold() != wanted_model:
@@ -258,6 +285,20 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
             continue
         cards.append(card_for(entry, hub, manifest, hub_in_address=hub_in_address))
     return cards
+
+
+def _warn_broken(manifest: Manifest) -> None:
+    shown = manifest.broken[:5]
+    more = len(manifest.broken) - len(shown)
+    warnings.warn(
+        f"{manifest.file}: {len(manifest.broken)} broken entr"
+        f"{'y' if len(manifest.broken) == 1 else 'ies'} left out of the listing: "
+        + "; ".join(f"entry {b.error.entry} field {b.error.field!r}" for b in shown)
+        + (f"; and {more} more" if more else "")
+        + f" (first: {shown[0].error})",
+        PolyhubWarning,
+        stacklevel=4,
+    )
 
 
 def _ports_text(title: str, ports: Iterable[Any]) -> list[str]:
