@@ -14,7 +14,7 @@ import sys
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-__all__ = ["missing_imports", "pip_name"]
+__all__ = ["imported_from", "missing_imports", "module_files", "pip_name"]
 
 # Import names whose pip distribution is known: where the two differ a user
 # cannot guess it, and for the packages real hub repositories import (the
@@ -44,8 +44,10 @@ def pip_name(top: str) -> str | None:
     return _PIP_NAMES.get(top)
 
 
-def missing_imports(start: Path, root: Path, provided: Collection[str]) -> dict[str, list[str]]:
-    """Top-level packages that ``start`` needs at import time and that are not installed.
+def missing_imports(
+    starts: list[Path], root: Path, provided: Collection[str]
+) -> dict[str, list[str]]:
+    """Top-level packages that the files ``starts`` need at import time and that are not installed.
 
     Follows imports of the repository's own modules (top-level names in
     ``provided``, relative imports) through the files under ``root``. Imports
@@ -56,7 +58,7 @@ def missing_imports(start: Path, root: Path, provided: Collection[str]) -> dict[
         the order they were read.
     """
     root = root.resolve()
-    queue = [start.resolve()]
+    queue = [start.resolve() for start in starts]
     seen = set(queue)
     missing: dict[str, list[str]] = {}
     verdicts: dict[str, bool] = {}
@@ -81,6 +83,26 @@ def missing_imports(start: Path, root: Path, provided: Collection[str]) -> dict[
                 if not verdicts[top]:
                     missing.setdefault(top, []).append(f"{label}:{node.lineno}")
     return missing
+
+
+def imported_from(path: Path, name: str) -> tuple[str, str] | None:
+    """``(module, original name)`` of the module-level ``from module import original as name`` in ``path``."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    found = None
+    for node in _import_time_imports(tree.body):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    found = (node.module, alias.name)  # the last binding wins, as when run
+    return found
+
+
+def module_files(module: str, name: str, root: Path) -> Iterator[Path]:
+    """The repository files that ``from module import name`` runs (package ``__init__`` files too)."""
+    return _repo_files(module, [name], root.resolve())
 
 
 def _installed(top: str) -> bool:

@@ -29,9 +29,10 @@ from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .errors import MissingDependencyError
-from .importscan import missing_imports, pip_name
+from .importscan import imported_from, missing_imports, module_files, pip_name
 
 __all__ = ["RepoImporter"]
 
@@ -238,9 +239,51 @@ class RepoImporter:
             raise
         return module
 
-    def _missing(self, path: Path, exc: ImportError) -> MissingDependencyError | ImportError:
+    def load_name(self, relpath: str, name: str) -> Any:
+        """Import only what ``relpath`` takes ``name`` from, and return that object.
+
+        For a file that binds ``name`` with a module-level ``from MODULE import
+        original as name``, imports ``MODULE`` (and the packages above it)
+        through the repository, not the rest of the file: a ``hubconf.py`` whose
+        other entrypoints need packages that are not installed still yields
+        this one. ``relpath`` itself does not run.
+
+        :raises FileNotFoundError: ``relpath`` is not a file inside the repository.
+        :raises LookupError: ``relpath`` does not bind ``name`` by such an import.
+        :raises polyhub.MissingDependencyError: ``MODULE`` imports packages that
+            are not installed (all named, with the files that need them).
+        """
+        path = (self.root / relpath).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise FileNotFoundError(f"{relpath} is not a file inside {self.root}")
+        found = imported_from(path, name)
+        if found is None:
+            raise LookupError(f"{path} binds {name!r} by no module-level 'from ... import'")
+        module_name, original = found
+        if module_name.partition(".")[0] not in self.claimed:
+            raise LookupError(f"{path} takes {name!r} from {module_name}, not from the repository")
+        kept = dict(self.modules)
+        argv0, self._argv0 = self._argv0, str(path)
+        try:
+            with self.active():
+                module = importlib.import_module(module_name)
+                if hasattr(module, original):
+                    return getattr(module, original)
+                # ``from package import submodule``
+                return importlib.import_module(f"{module_name}.{original}")
+        except BaseException as exc:
+            self.modules = kept
+            self._argv0 = argv0
+            if isinstance(exc, ImportError) and not isinstance(exc, MissingDependencyError):
+                starts = list(module_files(module_name, original, self.root))
+                raise self._missing(path, exc, starts or [path]) from exc
+            raise
+
+    def _missing(
+        self, path: Path, exc: ImportError, starts: list[Path] | None = None
+    ) -> MissingDependencyError | ImportError:
         """Explain an ImportError of repository code: every package it lacks, and where."""
-        missing = missing_imports(path, self.root, self.claimed)
+        missing = missing_imports(starts or [path], self.root, self.claimed)
         failed = (exc.name or "").partition(".")[0]
         if not missing:
             if isinstance(exc, ModuleNotFoundError) and failed and failed not in self.claimed:
