@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from polyhub import MissingDependencyError, PolyhubError
+from polyhub import MissingDependencyError, PolyhubError, UnsupportedError
 from polyhub.isolation import RepoImporter
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -317,7 +317,7 @@ def test_real_mindspore_hub_conf_files_import_at_least_as_upstream(tmp_path):
     pytest.importorskip("mindspore")
     root = _clone("mindspore-models-subset.bundle", tmp_path / "models", "r1.10")
     confs = sorted(root.rglob("mindspore_hub_conf.py"))
-    sample = [str(c.parent) for c in confs[::9]]  # 11 of 93, spread over the tree
+    sample = [str(c.parent) for c in confs[::15]]  # 7 of 93, spread over the tree
     rows = {}
     for mode in ("polyhub", "upstream"):
         code = _MINDSPORE_PROBE.replace("sys.argv[1], sys.argv[2]", repr((mode, sample)))
@@ -330,3 +330,73 @@ def test_real_mindspore_hub_conf_files_import_at_least_as_upstream(tmp_path):
     for folder in sample:
         if theirs[folder] in ("ModuleNotFoundError", "ImportError"):
             assert ours[folder] == "MissingDependencyError", folder
+
+
+def test_load_name_imports_only_the_module_an_entry_comes_from(tmp_path):
+    root = write(
+        tmp_path / "repo",
+        {
+            "official/vision/net.py": "def resnet():\n    return 'net'\n",
+            "official/text/tok.py": "import polyhub_no_such_tokenizer\ndef clip():\n    pass\n",
+            "hubconf.py": (
+                "from official.vision.net import resnet as resnet18\n"
+                "from official.text.tok import clip\n"
+                "def own():\n    pass\n"
+            ),
+        },
+    )
+    before = snapshot()
+    importer = RepoImporter(root)
+    assert importer.load_name("hubconf.py", "resnet18")() == "net"
+    assert "official.text.tok" not in importer.modules
+    with pytest.raises(LookupError):
+        importer.load_name("hubconf.py", "own")
+    with pytest.raises(MissingDependencyError) as info:
+        importer.load_name("hubconf.py", "clip")
+    assert info.value.missing == ["polyhub_no_such_tokenizer"]
+    assert "official/text/tok.py:1" in str(info.value)
+    assert "official.vision.net" in importer.modules  # kept: it imported fine before
+    assert snapshot() == before
+
+
+def test_folders_the_repo_puts_on_sys_path_are_there_only_while_it_runs(tmp_path):
+    # As official/recommend/ncf/src/constants.py does in the real MindSpore models.
+    root = write(
+        tmp_path / "repo",
+        {
+            "src/__init__.py": "",
+            "src/constants.py": (
+                "import os, sys\nsys.path.append(os.path.dirname(os.path.abspath(__file__)))\n"
+            ),
+            "src/helper_mod_polyhub.py": "X = 5\n",
+            "hubconf.py": (
+                "import src.constants\n"
+                "def entry():\n    import helper_mod_polyhub\n    return helper_mod_polyhub.X\n"
+            ),
+        },
+    )
+    before = snapshot()
+    importer = RepoImporter(root)
+    module = importer.load("hubconf.py")
+    assert snapshot() == before
+    with importer.active():
+        assert module.entry() == 5
+        assert str(root.resolve() / "src") in sys.path
+    assert snapshot() == before
+    assert "helper_mod_polyhub" in importer.modules
+
+
+def test_a_repo_that_exits_at_import_raises_instead_of_ending_the_caller(tmp_path):
+    root = write(
+        tmp_path / "repo",
+        {
+            "hubconf.py": (
+                "import argparse\np = argparse.ArgumentParser()\n"
+                "p.add_argument('--data_path', required=True)\np.parse_args()\n"
+            )
+        },
+    )
+    before = snapshot()
+    with pytest.raises(UnsupportedError, match="ends the process when imported"):
+        RepoImporter(root).load("hubconf.py")
+    assert snapshot() == before

@@ -70,7 +70,7 @@ def missing_imports(
             continue
         label = file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)
         for node in _import_time_imports(tree.body):
-            for module, names in _targets(node, file, root):
+            for module, names in _targets(node):
                 top = module.partition(".")[0]
                 if module.startswith(".") or top in provided:
                     for found in _repo_files(module.lstrip("."), names, _base(node, file, root)):
@@ -147,9 +147,7 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _targets(
-    node: ast.Import | ast.ImportFrom, file: Path, root: Path
-) -> Iterator[tuple[str, list[str]]]:
+def _targets(node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, list[str]]]:
     """(module, names imported from it) for one statement; relative modules keep their dots."""
     if isinstance(node, ast.Import):
         for alias in node.names:

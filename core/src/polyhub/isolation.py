@@ -11,7 +11,8 @@ A :class:`RepoImporter` resolves the repository's names with its own finder
 (first on ``sys.meta_path`` while the repository's code runs), gives every
 package a fixed ``__path__`` inside the repository, keeps the repository's
 modules in its own table and swaps them into ``sys.modules`` only while that
-repository's code runs. ``sys.path`` is never touched; ``sys.modules``,
+repository's code runs. The checkout never goes on ``sys.path`` (folders of
+it that its code appends are there only while its code runs); ``sys.modules``,
 ``sys.meta_path`` and ``sys.argv`` are restored after every block, also when
 the repository's code fails.
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .errors import MissingDependencyError
+from .errors import MissingDependencyError, UnsupportedError
 from .importscan import imported_from, missing_imports, module_files, pip_name
 
 __all__ = ["RepoImporter"]
@@ -93,6 +94,7 @@ class RepoImporter:
         self._claimed: frozenset[str] | None = None
         self._depth = 0
         self._argv0 = str(self.root / "hubconf.py")
+        self._own_path: list[str] = []
 
     @property
     def claimed(self) -> frozenset[str]:
@@ -185,6 +187,9 @@ class RepoImporter:
             for name in shadowed:
                 del sys.modules[name]
             sys.modules.update(self.modules)
+            present = set(sys.modules)
+            path = list(sys.path)
+            sys.path.extend(p for p in self._own_path if p not in path)
             finder = _RepoFinder(self)
             sys.meta_path.insert(0, finder)
             argv = sys.argv
@@ -197,12 +202,25 @@ class RepoImporter:
                 self._depth = 0
                 sys.argv = argv
                 sys.meta_path[:] = [f for f in sys.meta_path if f is not finder]
+                # Folders of the repository its code put on sys.path (real model code
+                # does sys.path.append(os.path.dirname(__file__))) are on it only while
+                # its code runs; what libraries add elsewhere stays, as they expect.
+                for entry in [p for p in sys.path if p not in path]:
+                    if _resolved(entry).is_relative_to(self.root):
+                        if entry not in self._own_path:
+                            self._own_path.append(entry)
+                        sys.path.remove(entry)
                 # Everything under a claimed name was found by this repository's finder
                 # (others' modules of those names were moved out above).
                 for name in [
                     n for n in sys.modules if n in self.modules or n.partition(".")[0] in claimed
                 ]:
                     self.modules[name] = sys.modules.pop(name)
+                # Modules of the repository found under other names, through folders
+                # its code put on sys.path: they are its own too.
+                for name in set(sys.modules) - present:
+                    if _inside(sys.modules[name], self.root):
+                        self.modules[name] = sys.modules.pop(name)
                 sys.modules.update(shadowed)
 
     def load(self, relpath: str) -> ModuleType:
@@ -213,6 +231,8 @@ class RepoImporter:
             repository it imports) imports a package that is not installed; names
             every such package and the file that needs it. The repository's
             modules imported before the failure are dropped, so a retry starts afresh.
+        :raises polyhub.UnsupportedError: the code ends the process (``SystemExit``,
+            e.g. from an argument parser with required options) while imported.
         """
         path = (self.root / relpath).resolve()
         if not path.is_relative_to(self.root) or not path.is_file():
@@ -223,7 +243,7 @@ class RepoImporter:
         if spec is None or spec.loader is None:
             raise ImportError(f"cannot import {path}", path=str(path))
         module = importlib.util.module_from_spec(spec)
-        kept = dict(self.modules)
+        kept, own_path = dict(self.modules), list(self._own_path)
         argv0, self._argv0 = self._argv0, str(path)
         # In the table, so the swap puts it in sys.modules while the repository's
         # code runs (dataclasses, pickle and inspect look it up there).
@@ -232,11 +252,12 @@ class RepoImporter:
             with self.active():
                 spec.loader.exec_module(module)
         except BaseException as exc:
-            self.modules = kept
+            self.modules, self._own_path = kept, own_path
             self._argv0 = argv0
-            if isinstance(exc, ImportError) and not isinstance(exc, MissingDependencyError):
-                raise self._missing(path, exc) from exc
-            raise
+            explained = self._explain(path, exc, [path])
+            if explained is None:
+                raise
+            raise explained from exc
         return module
 
     def load_name(self, relpath: str, name: str) -> Any:
@@ -274,16 +295,27 @@ class RepoImporter:
         except BaseException as exc:
             self.modules = kept
             self._argv0 = argv0
-            if isinstance(exc, ImportError) and not isinstance(exc, MissingDependencyError):
-                starts = list(module_files(module_name, original, self.root))
-                raise self._missing(path, exc, starts or [path]) from exc
-            raise
+            starts = list(module_files(module_name, original, self.root))
+            explained = self._explain(path, exc, starts or [path])
+            if explained is None:
+                raise
+            raise explained from exc
 
-    def _missing(
-        self, path: Path, exc: ImportError, starts: list[Path] | None = None
-    ) -> MissingDependencyError | ImportError:
+    def _explain(self, path: Path, exc: BaseException, starts: list[Path]) -> Exception | None:
+        """The polyhub error for a failure of repository code, or ``None`` to let it through."""
+        if isinstance(exc, ImportError) and not isinstance(exc, MissingDependencyError):
+            return self._missing(path, exc, starts)
+        if isinstance(exc, SystemExit):
+            # argparse's error() at import: a library call must not end the caller's process.
+            return UnsupportedError(
+                f"{path} ends the process when imported (SystemExit {exc.code!r}; with "
+                f"sys.argv = [{str(path)!r}], as polyhub runs it): it cannot be used as a library"
+            )
+        return None
+
+    def _missing(self, path: Path, exc: ImportError, starts: list[Path]) -> MissingDependencyError:
         """Explain an ImportError of repository code: every package it lacks, and where."""
-        missing = missing_imports(starts or [path], self.root, self.claimed)
+        missing = missing_imports(starts, self.root, self.claimed)
         failed = (exc.name or "").partition(".")[0]
         if not missing:
             if isinstance(exc, ModuleNotFoundError) and failed and failed not in self.claimed:
@@ -317,6 +349,11 @@ class RepoImporter:
             path=str(path),
             missing=sorted(missing),
         )
+
+
+def _inside(module: ModuleType | None, root: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    return isinstance(file, str) and _resolved(file).is_relative_to(root)
 
 
 def _resolved(folder: str) -> Path:
