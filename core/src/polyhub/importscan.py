@@ -17,20 +17,22 @@ from pathlib import Path
 __all__ = ["imported_from", "missing_imports", "module_files", "pip_name"]
 
 # Import names whose pip distribution is known: where the two differ a user
-# cannot guess it, and for the packages real hub repositories import (the
-# MegEngine/Models hubconf needs ftfy, regex, imageio, youtokentome) the
-# distribution was checked to exist under that name.
+# cannot guess it. For packages real hub repositories import (MegEngine/Models:
+# ftfy, regex, imageio, youtokentome; MindSpore models: easydict, subword_nmt)
+# the distribution on PyPI was checked to provide that import name.
 _PIP_NAMES = {
     "PIL": "Pillow",
     "bs4": "beautifulsoup4",
     "cv2": "opencv-python",
     "dateutil": "python-dateutil",
+    "easydict": "easydict",
     "ftfy": "ftfy",
     "imageio": "imageio",
     "pycocotools": "pycocotools",
     "regex": "regex",
     "skimage": "scikit-image",
     "sklearn": "scikit-learn",
+    "subword_nmt": "subword-nmt",
     "yaml": "PyYAML",
     "youtokentome": "youtokentome",
 }
