@@ -16,6 +16,7 @@ __all__ = [
     "DownloadError",
     "HashMismatchError",
     "MetadataError",
+    "MissingDependencyError",
     "ModelNotFoundError",
     "OfflineError",
     "PluginError",
@@ -141,6 +142,29 @@ class UnsupportedError(PolyhubError, NotImplementedError):
     """
 
     __module__ = "polyhub"
+
+
+class MissingDependencyError(PolyhubError, ImportError):
+    """Repository code (``hubconf.py``, ``mindspore_hub_conf.py``) imports packages that are not installed.
+
+    The message names every missing top-level import name, the pip distribution
+    where known, and the files (``path:line``) that import it; ``missing`` lists
+    the import names. Also raised when an installed package lacks a name the
+    code imports (a version the repository was not written for).
+    """
+
+    __module__ = "polyhub"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        name: str | None = None,
+        path: str | None = None,
+        missing: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, name=name, path=path)
+        self.missing = list(missing or [])
 
 
 class PluginError(PolyhubError):

@@ -6,6 +6,7 @@ is imported (``import megengine`` takes about two seconds).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -14,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from polyhub import Device, ModelNotFoundError, UnsupportedError
+from polyhub import Device, MissingDependencyError, ModelNotFoundError, UnsupportedError
 from polyhub.isolation import RepoImporter
 
 from .hubconf import check_dependencies
@@ -28,6 +29,7 @@ __all__ = [
     "available_devices",
     "coerce_options",
     "device_name",
+    "import_entry_alone",
     "import_hubconf",
     "load_entry",
     "load_pickle",
@@ -38,6 +40,12 @@ __all__ = [
 # changes, so a warm load does not import the repository again.
 _imported: dict[tuple[str, str], tuple[RepoImporter, ModuleType]] = {}
 _imported_lock = threading.Lock()
+# Importers of repositories whose hubconf.py cannot be imported whole, where
+# entrypoints are imported one by one (import_entry_alone).
+_alone: dict[tuple[str, str], RepoImporter] = {}
+_failed: dict[tuple[str, str], MissingDependencyError] = {}
+
+log = logging.getLogger("polyhub.megengine")
 
 
 def available_devices() -> list[Device]:
@@ -121,12 +129,57 @@ def import_hubconf(root: Path, commit: str | None) -> tuple[RepoImporter, Module
             found = _imported.get(key)
         if found is not None:
             return found
+        failed = _failed.get(key)
+        if failed is not None:
+            # Importing it again would only fail again, seconds later.
+            raise MissingDependencyError(
+                str(failed), name=failed.name, path=failed.path, missing=failed.missing
+            )
     importer = RepoImporter(root)
-    module = importer.load("hubconf.py")
+    try:
+        module = importer.load("hubconf.py")
+    except MissingDependencyError as exc:
+        if key is not None:
+            with _imported_lock:
+                _failed.setdefault(key, exc)
+        raise
     if key is not None:
         with _imported_lock:
             _imported.setdefault(key, (importer, module))
     return importer, module
+
+
+def import_entry_alone(
+    root: Path, commit: str | None, entry: str, whole: MissingDependencyError
+) -> tuple[RepoImporter, Any]:
+    """``entry`` imported from its own module, for a hubconf.py that cannot be imported whole.
+
+    The real MegEngine/Models hubconf.py imports every model family at module
+    level, so a missing package of one (youtokentome for DALL-E, which has no
+    wheel) would make all 94 entrypoints unusable, resnet18 included. When
+    hubconf.py takes ``entry`` by ``from MODULE import entry``, importing
+    ``MODULE`` alone gives the very same object.
+
+    :raises polyhub.MissingDependencyError: ``whole`` when hubconf.py defines
+        ``entry`` some other way; else what the entry's own module lacks.
+    """
+    key = (str(root), commit) if commit else None
+    with _imported_lock:
+        importer = _alone.get(key) if key is not None else None
+    if importer is None:
+        importer = RepoImporter(root)
+    try:
+        function = importer.load_name("hubconf.py", entry)
+    except LookupError:
+        raise whole from None
+    except MissingDependencyError as own:
+        # What the entry's own module lacks: all the user must install for it.
+        raise own from whole
+    if key is not None:
+        with _imported_lock:
+            _alone.setdefault(key, importer)
+    log.info("%s: hubconf.py cannot be imported whole (%s); %s imported alone", root, whole, entry)
+    return importer, function
 
 
 def load_entry(
@@ -163,8 +216,11 @@ def load_entry(
     cwd = os.getcwd()
     try:
         with intercept(loader), default_device(target):
-            importer, module = import_hubconf(root, commit)
-            function = getattr(module, code.entry, None)
+            try:
+                importer, module = import_hubconf(root, commit)
+                function = getattr(module, code.entry, None)
+            except MissingDependencyError as whole:
+                importer, function = import_entry_alone(root, commit, code.entry, whole)
             if function is None or not callable(function):
                 raise ModelNotFoundError(
                     f"{label}: hubconf.py, once run, binds no callable {code.entry!r} "
