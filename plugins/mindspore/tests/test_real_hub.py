@@ -13,9 +13,7 @@ r1.0.1-r1.6 branches only, not on master; its card links
 
 from __future__ import annotations
 
-import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +21,8 @@ import numpy as np
 import polyhub
 import pytest
 
-HUB_URL = "https://gitee.com/mindspore/hub.git"
-MODELS_URL = "https://gitee.com/mindspore/models.git"
 UID = "mindspore/ascend/1.0/alexnet_v1_cifar10"
 CARD_PATH = f"mshub_res/assets/{UID}.md"
-ASSET_URL = (
-    "https://download.mindspore.cn/model_zoo/official/cv/alexnet/"
-    "alexnet_ascend_1.0_cifar10_official_classification_20201214/alexnet.ckpt"
-)
-
-# Run in a child process, in the real AlexNet folder of the models repository's r1.6:
-# the test's own process must not import that repository's `src` package itself.
-_MAKE_CKPT = """
-import sys, numpy as np, mindspore as ms
-import mindspore_hub_conf
-ms.set_seed(7)
-net = mindspore_hub_conf.create_network("alexnet", num_classes=10)
-net.set_train(False)
-x = np.random.default_rng(0).standard_normal((1, 3, 227, 227)).astype(np.float32)
-np.save(sys.argv[2], x)
-np.save(sys.argv[3], net(ms.Tensor(x)).asnumpy())
-ms.save_checkpoint(net, sys.argv[1])
-"""
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:
@@ -53,61 +31,11 @@ def _git(*args: str, cwd: Path | None = None) -> str:
     ).stdout
 
 
-@pytest.fixture(scope="session")
-def alexnet(realhubs: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The real hub and models repositories served, and a real AlexNet checkpoint published.
-
-    The real checkpoint (trained on Ascend, at download.mindspore.cn) is not
-    here, so a checkpoint of the REAL AlexNet network (models repo r1.6,
-    ``official/cv/alexnet``) is made by MindSpore on CPU and served at the
-    card's real asset-link path. Its bytes differ from the published ones, so
-    the card's ``asset-sha256`` on the served r1.6 branch is changed to match,
-    in a commit: without that, polyhub would (rightly) refuse the file.
-    Nothing else of the card changes.
-    """
-    hub = realhubs.serve_repo("mindspore-hub.bundle", HUB_URL)
-    models = realhubs.serve_repo("mindspore-models-subset.bundle", MODELS_URL)
-    tmp = tmp_path_factory.mktemp("alexnet")
-    code = tmp / "code"
-    code.mkdir()
-    archive = subprocess.run(
-        ["git", "--git-dir", str(models), "archive", "r1.6", "official/cv/alexnet"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
-    ckpt = realhubs.local_path(ASSET_URL)
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-c", _MAKE_CKPT, str(ckpt), str(tmp / "x.npy"), str(tmp / "y.npy")],
-        cwd=code / "official/cv/alexnet",
-        check=True,
-        capture_output=True,
-    )
-    import hashlib
-
-    digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
-    work = realhubs.worktree(hub, "r1.6", tmp / "hub-r1.6")
-    card = work / CARD_PATH
-    text = card.read_text(encoding="utf-8")
-    old = re.search(r"asset-sha256:\s*([0-9a-f]{64})", text)
-    assert old is not None and old.group(1) != digest
-    card.write_text(text.replace(old.group(1), digest), encoding="utf-8")
-    commit = realhubs.push(work, "tests: asset-sha256 of the AlexNet checkpoint made on CPU")
-    return {
-        "hub": hub,
-        "digest": digest,
-        "commit": commit,
-        "x": np.load(tmp / "x.npy"),
-        "y": np.load(tmp / "y.npy"),
-        "realhubs": realhubs,
-    }
-
-
 @pytest.fixture
-def served(alexnet: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    monkeypatch.setenv("POLYHUB_MIRRORS", alexnet["realhubs"].mirrors)
-    return alexnet
+def served(real_ms_hub: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The served real hub (see ``real_ms_hub`` in conftest.py), with this test's mirrors set."""
+    monkeypatch.setenv("POLYHUB_MIRRORS", real_ms_hub["realhubs"].mirrors)
+    return {**real_ms_hub, **real_ms_hub["models"][UID]}
 
 
 def test_readme_call_loads_the_legacy_alexnet_from_r16(served: dict[str, Any]):

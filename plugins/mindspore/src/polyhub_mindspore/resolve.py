@@ -126,7 +126,10 @@ def resolve(address: Address, context: Context) -> ModelCard:
         if revision is not None:
             # Which hub branch the card came from: the code may need the matching branch.
             card = card.replace(metadata={**card.metadata, "hub-revision": revision})
-    if _is_false(address.option("pretrained", True)):
+    wanted = not _is_false(address.option("pretrained", True))
+    # The runtime needs to know: a card without weights is an error when weights are wanted.
+    card = card.replace(metadata={**card.metadata, "pretrained": wanted})
+    if not wanted:
         # No weights wanted: the card keeps its files for info, but none is loadable,
         # so the network is built from the code alone and nothing is downloaded.
         card = card.replace(assets=tuple(replace(a, role="weights") for a in card.assets))
