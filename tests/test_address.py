@@ -50,6 +50,18 @@ def test_url_user_is_not_a_revision():
     assert addr.revision == "v2"
 
 
+def test_a_url_keeps_its_own_query_that_is_no_option():
+    # mindspore.cn's hub pages name a card in the query: "details?MindSpore/1.8/yolov4_coco2017".
+    page = (
+        "https://www.mindspore.cn/resources/hub/details/en?MindSpore/ascend/1.0/alexnet_v1_cifar10"
+    )
+    addr = parse_address(f"mindspore:{page}@r1.6&num_classes=10")
+    assert (addr.path, addr.revision, addr.options) == (page, "r1.6", {"num_classes": 10})
+    assert str(addr) == f"mindspore:{page}@r1.6&num_classes=10"
+    assert parse_address(str(addr)) == addr
+    assert parse_address(f"mindspore:{page}").options == {}
+
+
 def test_canonical_is_sorted_and_scheme_lower():
     assert str(parse_address("ONNX:mnist?b=2&a=1")) == "onnx:mnist?a=1&b=2"
 

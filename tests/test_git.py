@@ -81,6 +81,23 @@ def test_unknown_revision_lists_what_exists(home, tmp_path):
         checkout(repo.as_uri(), "deadbeef" * 5, read_config())
 
 
+def test_local_clone_resolves_its_remote_tracking_branches(home, tmp_path):
+    # A plain `git clone` keeps only its default branch under refs/heads; the others
+    # (the MindSpore hub's r1.6) are origin/*, and must resolve like branches.
+    upstream = make_repo(tmp_path / "up", {"a.txt": "master\n"})
+    git(upstream, "checkout", "-q", "-b", "r1.6")
+    r16 = commit_files(upstream, {"a.txt": "r1.6\n"}, "r1.6")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(upstream), str(clone))
+    git(clone, "checkout", "-q", "master")
+    git(clone, "branch", "-q", "-D", "r1.6")
+    co = checkout(clone.as_uri(), "r1.6", read_config())
+    assert co.commit == r16 and (co.path / "a.txt").read_text() == "r1.6\n"
+    # An unknown branch's error lists the clone's origin/* branches among what exists.
+    with pytest.raises(RevisionNotFoundError, match=r"polyhub/origin/r1\.6"):
+        checkout(clone.as_uri(), "r1.7", read_config())
+
+
 def test_unreachable_repo_is_a_download_error(home, tmp_path):
     with pytest.raises(DownloadError, match="could not fetch"):
         checkout((tmp_path / "nothing-here").as_uri(), "master", read_config())

@@ -59,7 +59,7 @@ class Address:
                 f"{quote(k, safe='')}={quote(_option_text(v), safe=':/,')}"
                 for k, v in sorted(self.options.items())
             )
-            text += f"?{query}"
+            text += f"{'&' if '?' in self.path else '?'}{query}"
         return text
 
     def __eq__(self, other: object) -> bool:
@@ -134,6 +134,11 @@ def parse_address(text: str | Address, **options: Any) -> Address:
             "e.g. 'onnx:mnist'"
         )
     rest, _, query = rest.partition("?")
+    if "://" in rest and query and "=" not in query.split("&", 1)[0]:
+        # A URL's own query that is no key=value (mindspore.cn's "details?MindSpore/1.8/x")
+        # is part of the URL; options may still follow it after '&'.
+        own, _, query = query.partition("&")
+        rest = f"{rest}?{own}"
     path, revision = _split_revision(rest)
     if not path:
         raise AddressError(f"{text!r} has an empty path after '{scheme}:'")

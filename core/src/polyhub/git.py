@@ -131,6 +131,14 @@ class _GitFailed(Exception):
     pass
 
 
+# Where a local repository's remote-tracking branches (origin/*) are kept in the bare cache.
+_ORIGIN = "refs/polyhub/origin/"
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith("file://") or ("://" not in url and _SCP.match(url) is None)
+
+
 def _repo_key(url: str) -> str:
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"))[
         :40
@@ -226,6 +234,10 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
         url,
     ]
     branches_and_tags = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
+    if _is_local(url):
+        # A plain `git clone` has only its default branch under refs/heads; the others
+        # are refs/remotes/origin/*, and a local hub's r1.6 must be found there too.
+        branches_and_tags.append(f"+refs/remotes/origin/*:{_ORIGIN}*")
     try:
         _git([*fetch, *branches_and_tags, "+HEAD:refs/polyhub/HEAD"])
     except _GitFailed as exc:
@@ -241,7 +253,7 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
         if found:
             return found
         raise RevisionNotFoundError(f"{original_url} has no default branch (HEAD)")
-    for ref in (f"refs/heads/{revision}", f"refs/tags/{revision}"):
+    for ref in (f"refs/heads/{revision}", f"refs/tags/{revision}", f"{_ORIGIN}{revision}"):
         found = _has_commit(bare, ref)
         if found:
             return found
@@ -264,6 +276,7 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
             "--format=%(refname:short)",
             "refs/heads",
             "refs/tags",
+            _ORIGIN,
         ]
     ).split()
     raise RevisionNotFoundError(

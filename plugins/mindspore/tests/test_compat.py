@@ -62,12 +62,15 @@ def test_local_source_and_bad_arguments(ckpt_hub: Path):
 
 def test_hub_list_and_dirs(ckpt_hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("POLYHUB_MINDSPORE_HUB", f"file://{ckpt_hub}/.git")
-    assert mshub.hub_list() == ["tiny_ckpt", "tiny_legacy"]
-    assert mshub.hub_list("master") == ["tiny_ckpt", "tiny_legacy"]
-    with pytest.raises(polyhub.RevisionNotFoundError):
+    # On master (and r1.8+) upstream lists assets/mindspore/<version>/*.md only.
+    assert mshub.hub_list() == ["tiny_ckpt"]
+    assert mshub.hub_list("master") == ["tiny_ckpt"]
+    with pytest.raises(ValueError, match=r"r1\.6"):
         mshub.hub_list("r0.1")
+    monkeypatch.setattr(mshub, "_hub_dir", None)
     try:
         mshub.set_hub_dir(str(tmp_path / "mscache"))
         assert mshub.get_hub_dir() == str(tmp_path / "mscache")
+        assert polyhub.get_dir() == tmp_path / "mscache"
     finally:
         polyhub.set_dir(None)

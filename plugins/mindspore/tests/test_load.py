@@ -74,8 +74,18 @@ def test_model_kwargs_reach_create_network(hub_root, h, make_code_repo):
         device="cpu",
         trust_repo=True,
         num_classes=7,
+        pretrained=False,
     )
     assert _run(net).shape == (1, 7)
+    # Weights are wanted by default, and this card has none: random weights are no answer.
+    from polyhub_mindspore.runtime import NoWeightsError
+
+    with pytest.raises(NoWeightsError, match="pretrained=False") as info:
+        polyhub.load(
+            "mindspore:mindspore/2.10/code_only", hub=str(hub_root), device="cpu", trust_repo=True
+        )
+    assert isinstance(info.value, polyhub.PolyhubError) and isinstance(info.value, ValueError)
+    assert info.value.field == "asset" and "code_only.md" in (info.value.file or "")
 
 
 def test_pretrained_false_downloads_nothing(hub_root, h, make_code_repo, server):

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from polyhub import MetadataError, ModelCard, UnsupportedError
+from polyhub import MetadataError, ModelCard, RevisionNotFoundError, UnsupportedError
 from polyhub.context import Context
 from polyhub.isolation import RepoImporter
 
@@ -47,24 +47,34 @@ def code_root(card: ModelCard, context: Context) -> tuple[Path, str]:
             f"{card.address}: the card has no repo-link, and its network must be built by "
             f"{CONF_FILE} (load a MINDIR asset instead, which needs no code)"
         )
-    key = (code.url, code.revision, str(context.config.home))
-    checkout = _CHECKOUTS.get(key)
-    if checkout is None or context.force_reload or not checkout.path.is_dir():
-        checkout = _CHECKOUTS[key] = context.checkout(code.url, code.revision)
-    root = checkout.path
     try:
         for part in code.subdir.split("/") if code.subdir else []:
             check_segment(part, "repo-link folder")
     except UnsafeUidError as exc:
         raise MetadataError(str(exc), file=card.file, field="repo-link") from None
-    folder = root.joinpath(*code.subdir.split("/")) if code.subdir else root
-    if not folder.resolve().is_relative_to(root.resolve()):
-        raise MetadataError(
-            f"the repo-link folder {code.subdir!r} leaves the checkout of {code.url}",
-            file=card.file,
-            field="repo-link",
-        )
-    if not (folder / CONF_FILE).is_file():
+    checkout = _checkout(code.url, code.revision, context)
+    folder = _conf_folder(checkout.path, code.subdir, code.url, card)
+    if folder is None:
+        # Legacy cards link the models repo's master, where many models have moved since
+        # (AlexNet: official/cv/alexnet -> research/cv/Alexnet). The branch named like the
+        # hub branch the card came from (r1.6) holds the code of the card's era.
+        hub_revision = card.metadata.get("hub-revision")
+        if hub_revision and hub_revision != code.revision:
+            try:
+                era = _checkout(code.url, str(hub_revision), context)
+            except RevisionNotFoundError:
+                era = None
+            era_folder = (
+                None if era is None else _conf_folder(era.path, code.subdir, code.url, card)
+            )
+            if era is not None and era_folder is not None:
+                context.warn(
+                    f"{card.address}: the card links {code.subdir or 'the root'} of {code.url} "
+                    f"on {code.revision or 'the default branch'}, which has no {CONF_FILE} "
+                    f"there; using that repository's branch {hub_revision} (commit "
+                    f"{era.commit[:12]}), named like the hub branch the card came from"
+                )
+                return era_folder, era.commit
         raise MetadataError(
             f"{code.url}@{checkout.commit[:12]} has no {CONF_FILE} in "
             f"{code.subdir or 'its root'}; a MindSpore Hub repository must provide "
@@ -73,6 +83,26 @@ def code_root(card: ModelCard, context: Context) -> tuple[Path, str]:
             field="repo-link",
         )
     return folder, checkout.commit
+
+
+def _checkout(url: str, revision: str | None, context: Context) -> Any:
+    key = (url, revision, str(context.config.home))
+    checkout = _CHECKOUTS.get(key)
+    if checkout is None or context.force_reload or not checkout.path.is_dir():
+        checkout = _CHECKOUTS[key] = context.checkout(url, revision)
+    return checkout
+
+
+def _conf_folder(root: Path, subdir: str, url: str, card: ModelCard) -> Path | None:
+    """The folder of ``subdir`` in a checkout when it holds the conf file; ``None`` when not."""
+    folder = root.joinpath(*subdir.split("/")) if subdir else root
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise MetadataError(
+            f"the repo-link folder {subdir!r} leaves the checkout of {url}",
+            file=card.file,
+            field="repo-link",
+        )
+    return folder if (folder / CONF_FILE).is_file() else None
 
 
 def _conf_module(folder: Path, commit: str) -> tuple[RepoImporter, ModuleType]:

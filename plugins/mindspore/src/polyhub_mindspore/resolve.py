@@ -17,7 +17,8 @@ from urllib.parse import unquote, urlsplit
 from polyhub import Address, Context, DownloadError, ModelCard, ModelNotFoundError
 
 from .card import build_card, read_card
-from .hub import Hub, open_hub, parse_hub
+from .hub import Hub
+from .legacy import read_with_legacy_fallback, uid_of_site_url
 from .uid import Uid, parse_uid, uid_from_relpath
 
 __all__ = ["SOURCE_OPTIONS", "card_address", "is_card_url", "load_card", "resolve"]
@@ -30,6 +31,8 @@ _GITHUB_BLOB = re.compile(r"^https?://github\.com/([^/]+)/([^/]+)/blob/(.+)$")
 
 
 def is_card_url(path: str) -> bool:
+    if uid_of_site_url(path) is not None:
+        return False  # a web-site page names a uid of the default hub, not a card file
     return path.startswith(("http://", "https://", "file://")) or (
         path.endswith(".md") and Path(path).is_absolute()
     )
@@ -115,11 +118,18 @@ def resolve(address: Address, context: Context) -> ModelCard:
 
         card = load_card(text, url, uid, Address("mindspore", path, address.revision), twin_by_url)
     else:
-        uid = parse_uid(path)
-        hub = open_hub(parse_hub(address.option("hub"), address.revision), context)
-        text, file = hub.read(uid)
+        site_uid = uid_of_site_url(path)
+        uid = site_uid if site_uid is not None else parse_uid(path)
+        hub, text, file, revision = read_with_legacy_fallback(uid, address, context)
+        address = replace(address, revision=revision)
         card = load_card(text, file, uid, card_address(uid, address), _twin_reader(hub))
-    if _is_false(address.option("pretrained", True)):
+        if revision is not None:
+            # Which hub branch the card came from: the code may need the matching branch.
+            card = card.replace(metadata={**card.metadata, "hub-revision": revision})
+    wanted = not _is_false(address.option("pretrained", True))
+    # The runtime needs to know: a card without weights is an error when weights are wanted.
+    card = card.replace(metadata={**card.metadata, "pretrained": wanted})
+    if not wanted:
         # No weights wanted: the card keeps its files for info, but none is loadable,
         # so the network is built from the code alone and nothing is downloaded.
         card = card.replace(assets=tuple(replace(a, role="weights") for a in card.assets))

@@ -22,6 +22,7 @@ __all__ = [
     "AIR_RUNTIME",
     "LITE_RUNTIME",
     "MS_RUNTIME",
+    "NoWeightsError",
     "check_version",
     "devices",
     "load",
@@ -90,6 +91,13 @@ def set_device(device: Device) -> None:
                 0
             ]
         ) from None
+
+
+class NoWeightsError(MetadataError):
+    """Weights were asked for (``pretrained=True``, the default) and the card has none.
+
+    A :class:`polyhub.MetadataError`, hence also a ``ValueError``, as mindspore_hub raises.
+    """
 
 
 def check_version(card_version: str | None, context: Any) -> None:
@@ -215,6 +223,15 @@ def load(request: LoadRequest) -> Any:
     """``polyhub_runtime_load`` for the three runtimes; ``None`` for others."""
     if request.runtime not in (MS_RUNTIME, AIR_RUNTIME, LITE_RUNTIME):
         return None
+    if request.format == CODE_KIND and request.card.metadata.get("pretrained", True):
+        # Upstream raises too: a network with random weights is not the model asked for.
+        # Checked first: no code is fetched or run for a load that cannot succeed.
+        raise NoWeightsError(
+            f"{request.card.address}: the card lists no weights (no asset), so its network "
+            "would have random weights; pass pretrained=False to build it without weights",
+            file=request.card.file or str(request.card.address),
+            field="asset",
+        )
     check_version(request.card.metadata.get("mindspore-version"), request.context)
     if request.runtime == LITE_RUNTIME:
         return _load_mslite(request)

@@ -3,41 +3,124 @@
     import polyhub_mindspore.compat.hub as mshub
     net = mshub.load("mindspore/1.6/lenet_mnist", num_classes=10)
 
-Both API generations are served: the current one (``load(name, *args,
-source=, pretrained=, force_reload=, **kwargs)``, ``hub_list``,
-``load_weights(name, ...)``, ``set_hub_dir``/``get_hub_dir``) and the legacy
-one (4-part uids, ``load_weights(network, handle)``). Unlike upstream: the
-weights are verified against their sha256 every time they come out of the
-cache, ``.mindir`` assets work, repository code runs only when trusted and in
-isolation, and nothing sleeps at import.
+Follows the API of **mindspore_hub 2.0.0** (mindspore-ai/hub master, commit
+``29e408b``): ``load(name, *args, source='gitee', pretrained=True,
+force_reload=False, **kwargs)``, ``load_weights(name, source, force_reload)``
+returning a parameter dict, ``hub_list(version=None, force_reload=False)``,
+``set_hub_dir``/``get_hub_dir``; plus the **1.x** calls (mindspore_hub 1.6,
+branch r1.6) that code still makes: 4-part uids such as
+``mindspore/ascend/0.7/lenet_v1_mnist`` (found on the hub's r1.x branches),
+the web-site URL form, and ``load_weights(network, handle=...)`` loading in
+place.
+
+Arguments are checked as upstream checks them, with upstream's exception types
+(``TypeError``/``ValueError``, raised as polyhub errors that are also those
+built-ins) before any I/O. Where polyhub is deliberately stricter (hash checks
+on every use, trust before running repository code, ...) the differences are
+listed in one table in ``docs/mindspore.md``.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polyhub
 
-__all__ = ["__version__", "get_hub_dir", "hub_list", "load", "load_weights", "set_hub_dir"]
+__all__ = [
+    "HubTypeError",
+    "HubValueError",
+    "__version__",
+    "get_hub_dir",
+    "hub_list",
+    "load",
+    "load_weights",
+    "set_hub_dir",
+]
 
 __version__ = "2.0.0"
 
-_SOURCES = ("gitee", "local", "github")
+# Upstream accepts these two only (its 'github' branch is unreachable).
+_SOURCES = ("local", "gitee")
+# The branches upstream's hub_list knows; the first eight hold the legacy layout.
+_LIST_VERSIONS = (
+    "master",
+    "r1.0",
+    "r1.0.1",
+    "r1.1",
+    "r1.2",
+    "r1.3",
+    "r1.4",
+    "r1.5",
+    "r1.6",
+    "r1.8",
+    "r1.9",
+    "r1.10",
+)
+_LEGACY_LAYOUT = _LIST_VERSIONS[1:9]
+_UPSTREAM_CACHE = "~/.mscache"
+_URL = re.compile(r"^https?:/{2}\w.+$")
+
+_hub_dir: str | None = None
 
 
-def _address(name: str, source: str) -> str:
+class HubTypeError(polyhub.PolyhubError, TypeError):
+    """An argument of the wrong type, where mindspore_hub raises ``TypeError``."""
+
+
+class HubValueError(polyhub.PolyhubError, ValueError):
+    """A bad argument value, where mindspore_hub raises ``ValueError``."""
+
+
+def _check_bool(value: Any, name: str) -> None:
+    if not isinstance(value, bool):
+        raise HubTypeError(f"`{name}` must be a bool, not {type(value).__name__} {value!r}")
+
+
+def _address(name: Any, source: str) -> str:
+    """The polyhub address of a mindspore_hub name, checked as upstream checks it."""
     if not isinstance(name, str):
-        raise TypeError(f"name must be a str, not {type(name).__name__}")
+        raise HubTypeError(
+            f"the network name must be a str (a uid or a URL), not {type(name).__name__}"
+        )
     if source not in _SOURCES:
-        raise ValueError(f"source must be one of {', '.join(_SOURCES)}, not {source!r}")
+        raise HubValueError(f"`source` must be 'local' or 'gitee', not {source!r}")
     if source == "local":
         path = Path(name).expanduser().absolute()
         if not path.is_file():
-            raise ValueError(f"{name} is not a local markdown file")
+            raise HubValueError(f"{name} is not a local markdown file")
         return f"mindspore:file://{path}"
+    if _URL.match(name) and len(name.split("/")) < 7:
+        # Upstream's rule: a card URL has at least 7 '/'-separated parts.
+        raise HubValueError(f"{name!r} is not the URL of a MindSpore Hub card")
     return f"mindspore:{name}"
+
+
+def _home_is_set() -> bool:
+    return _hub_dir is not None or bool(os.environ.get("POLYHUB_HOME"))
+
+
+@contextmanager
+def _home() -> Iterator[None]:
+    """Run with upstream's cache folder as polyhub's home when nothing else names one."""
+    if _home_is_set():
+        yield
+        return
+    from polyhub import config
+
+    prior = getattr(config, "_home_override", None)
+    if prior is not None:  # polyhub.set_dir() was called: that folder wins
+        yield
+        return
+    polyhub.set_dir(_UPSTREAM_CACHE)
+    try:
+        yield
+    finally:
+        polyhub.set_dir(None)
 
 
 def load(
@@ -48,8 +131,22 @@ def load(
     force_reload: bool = False,
     **kwargs: Any,
 ) -> Any:
-    """Build the network of the card ``name`` (a uid, a card URL, or with ``source='local'`` a
-    local markdown file) and load its checkpoint when ``pretrained``; returns an ``nn.Cell``."""
+    """Build the network of the card ``name`` and load its checkpoint when ``pretrained``.
+
+    :param name: a uid (``mindspore/1.6/lenet_mnist``, ``mindspore/ascend/0.7/lenet_v1_mnist``),
+        a card URL (gitee blob/raw, mindspore.cn page), or with ``source='local'`` a local card.
+    :returns: the ``mindspore.nn.Cell`` of the card's ``create_network(name, *args, **kwargs)``.
+    :raises HubTypeError: ``name`` not a str, ``pretrained``/``force_reload`` not bools.
+    :raises HubValueError: a bad ``source`` or URL; ``pretrained=True`` for a card with no
+        weights (``polyhub_mindspore.runtime.NoWeightsError``, also a ``ValueError``).
+    """
+    if not isinstance(name, str):
+        raise HubTypeError(
+            f"the network name must be a str (a uid or a URL), not {type(name).__name__}"
+        )
+    _check_bool(force_reload, "force_reload")
+    _check_bool(pretrained, "pretrained")
+    address = _address(name, source)
     from .. import runtime
 
     options: dict[str, Any] = dict(kwargs)
@@ -57,13 +154,14 @@ def load(
         options[runtime.ARGS_OPTION] = args
     # Upstream loads CKPT into the code's network; the same asset is chosen here
     # whenever the card has one, so the result is a trainable Cell as before.
-    return polyhub.load(
-        _address(name, source),
-        pretrained=pretrained,
-        force_reload=force_reload,
-        runtime="mindspore",
-        **options,
-    )
+    with _home():
+        return polyhub.load(
+            address,
+            pretrained=pretrained,
+            force_reload=force_reload,
+            runtime="mindspore",
+            **options,
+        )
 
 
 def _ckpt_path(name: str, source: str, force_reload: bool) -> Path:
@@ -85,36 +183,82 @@ def load_weights(
 ) -> Any:
     """Current API: ``load_weights(name) -> param_dict``. Legacy API:
     ``load_weights(network, handle)`` loads the checkpoint of the card ``handle`` into
-    ``network`` in place and returns ``None``."""
+    ``network`` in place and returns ``None``.
+
+    :raises HubTypeError: ``force_reload`` not a bool; a network that is no ``nn.Cell``.
+    """
+    _check_bool(force_reload, "force_reload")
     import mindspore  # type: ignore[import-untyped]
 
     from ..runtime import suffixed
 
-    if isinstance(name_or_network, str):
-        path = _ckpt_path(name_or_network, source, force_reload)
-        return mindspore.load_checkpoint(str(suffixed(path, ".ckpt", polyhub.get_dir())))
-    if handle is None:
-        raise TypeError("load_weights(network, handle): the card handle is missing")
-    path = _ckpt_path(handle, source, force_reload)
-    params = mindspore.load_checkpoint(str(suffixed(path, ".ckpt", polyhub.get_dir())))
-    mindspore.load_param_into_net(name_or_network, params)
+    with _home():
+        if isinstance(name_or_network, str):
+            path = _ckpt_path(name_or_network, source, force_reload)
+            return mindspore.load_checkpoint(str(suffixed(path, ".ckpt", polyhub.get_dir())))
+        if not isinstance(name_or_network, mindspore.nn.Cell):
+            raise HubTypeError(
+                f"load_weights(network, handle): the network must be a mindspore.nn.Cell, "
+                f"not {type(name_or_network).__name__}"
+            )
+        if handle is None:
+            raise HubTypeError("load_weights(network, handle): the card handle is missing")
+        path = _ckpt_path(handle, source, force_reload)
+        params = mindspore.load_checkpoint(str(suffixed(path, ".ckpt", polyhub.get_dir())))
+        mindspore.load_param_into_net(name_or_network, params)
     return None
 
 
 def hub_list(version: str | None = None, force_reload: bool = False) -> list[str]:
-    """Sorted unique card names of the hub branch ``version`` (default: master), as upstream.
+    """Sorted unique names of the ``mindspore`` publisher's cards on the hub branch ``version``.
 
-    Cards with a backend level (the r1.0-r1.6 branches) are listed by name too.
+    As upstream: ``assets/mindspore/<version>/*.md`` on master and r1.8+, and
+    ``assets/mindspore/<backend>/<version>/*.md`` on r1.0-r1.6; other publishers
+    (``noah-cvlab``) are not listed. ``None`` is master.
+
+    :raises HubTypeError: ``version`` not a str or ``None``, ``force_reload`` not a bool.
+    :raises HubValueError: ``version`` is not one of upstream's branches.
     """
-    del force_reload  # the index is rebuilt whenever the branch moves
-    cards = polyhub.list_models("mindspore", revision=version)
-    return sorted({c.name for c in cards})
+    if version is None:
+        version = "master"
+    if not isinstance(version, str):
+        raise HubTypeError(f"`version` must be a str or None, not {type(version).__name__}")
+    _check_bool(force_reload, "force_reload")
+    if version not in _LIST_VERSIONS:
+        raise HubValueError(
+            f"`version` must be one of {', '.join(_LIST_VERSIONS)}, not {version!r}"
+        )
+    from polyhub import Context
+
+    from ..hub import open_hub, parse_hub
+
+    depth = 3 if version in _LEGACY_LAYOUT else 2
+    with _home():
+        context = Context.from_environment(force_reload=force_reload)
+        hub = open_hub(parse_hub(None, version), context)
+        names = set()
+        for relpath, _ in hub.card_paths():
+            parts = relpath.split("/")
+            if parts[0] == "mindspore" and len(parts) == depth + 1:
+                names.add(parts[-1][: -len(".md")])
+    return sorted(names)
 
 
-def set_hub_dir(dir_path: str = "~/.mscache") -> None:
-    """Set where models are cached: polyhub's home for this process."""
+def set_hub_dir(dir_path: str = _UPSTREAM_CACHE) -> None:
+    """Set where models are cached (polyhub's home for this process)."""
+    global _hub_dir
+    _hub_dir = dir_path
     polyhub.set_dir(os.path.expanduser(dir_path))
 
 
 def get_hub_dir() -> str:
-    return str(polyhub.get_dir())
+    """The cache folder: ``set_hub_dir``'s, else ``POLYHUB_HOME``, else upstream's ``~/.mscache``."""
+    if _hub_dir is not None:
+        return os.path.abspath(os.path.expanduser(_hub_dir))
+    if _home_is_set():
+        return str(polyhub.get_dir())
+    from polyhub import config
+
+    if getattr(config, "_home_override", None) is not None:
+        return str(polyhub.get_dir())
+    return os.path.abspath(os.path.expanduser(_UPSTREAM_CACHE))
