@@ -20,18 +20,15 @@ from __future__ import annotations
 import contextlib
 import lzma
 import os
-import shutil
 import tarfile
-import tempfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from .atomic import atomic_folder
 from .errors import UnsafeArchiveError
 from .paths import UnsafePathError, safe_relpath
 
 __all__ = ["extract_tar"]
-
-_MARKER = ".polyhub-complete"
 
 
 def extract_tar(archive: Path, dest: Path, *, max_bytes: int | None = None) -> Path:
@@ -43,25 +40,7 @@ def extract_tar(archive: Path, dest: Path, *, max_bytes: int | None = None) -> P
         ``dest``, clashes with another or has a name too long; the members add up
         to more than ``max_bytes``; or the archive is corrupt or cut short.
     """
-    if (dest / _MARKER).exists():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
-    try:
-        _extract_into(archive, tmp, max_bytes)
-        (tmp / _MARKER).touch()
-        try:
-            os.rename(tmp, dest)
-        except OSError:
-            if (dest / _MARKER).exists():  # another process finished first
-                shutil.rmtree(tmp)
-                return dest
-            shutil.rmtree(dest, ignore_errors=True)  # a leftover without marker
-            os.rename(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest
+    return atomic_folder(dest, lambda tmp: _extract_into(archive, tmp, max_bytes))
 
 
 _NAME_MAX = 255  # bytes in one path component (Linux, macOS, Windows)

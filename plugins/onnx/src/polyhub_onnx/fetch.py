@@ -22,17 +22,16 @@ come back as the core's verified blob, untouched.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 import posixpath
 import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from polyhub import Asset, DownloadError, HashMismatchError, MetadataError
+from polyhub.atomic import atomic_folder
+from polyhub.cache import file_sha256
 from polyhub.downloader import is_local
 from polyhub.lfs import GitLfsPointerError
 from polyhub.paths import UnsafePathError, safe_relpath
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["fetch_model"]
 
-_MARKER = ".polyhub-complete"
 _TEST_DATA = "test-data"
 
 
@@ -130,7 +128,7 @@ def _from_tarball(
     if not found:
         return None
     for candidate in found:
-        if asset.sha256 and _sha256(candidate) == asset.sha256:
+        if asset.sha256 and file_sha256(candidate) == asset.sha256:
             return candidate
     if len(found) == 1:
         return found[0]  # authenticated by the tarball's sha256, if not byte-equal to the model
@@ -142,14 +140,6 @@ def _from_tarball(
         entry=card.name,
         field="model_with_data_path",
     )
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _beside(url: str, location: str) -> str:
@@ -197,11 +187,8 @@ def _assemble(dest: Path, files: dict[str, Path]) -> Path:
     never symbolic links, which the external-data check refuses. A complete folder
     is reused as is.
     """
-    if (dest / _MARKER).exists():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
-    try:
+
+    def link_all(tmp: Path) -> None:
         for relative, blob in files.items():
             target = tmp.joinpath(*PurePosixPath(relative).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -209,17 +196,5 @@ def _assemble(dest: Path, files: dict[str, Path]) -> Path:
                 os.link(blob, target)
             except OSError:
                 shutil.copyfile(blob, target)
-        (tmp / _MARKER).touch()
-        try:
-            os.rename(tmp, dest)
-        except OSError:
-            if (dest / _MARKER).exists():  # another process finished first
-                shutil.rmtree(tmp)
-                return dest
-            shutil.rmtree(dest, ignore_errors=True)  # a leftover without marker
-            os.rename(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(tmp)
-        raise
-    return dest
+
+    return atomic_folder(dest, link_all)
