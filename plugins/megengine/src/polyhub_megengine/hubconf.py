@@ -46,8 +46,6 @@ class Entry:
     :ivar pretrained_url: the weights URL of ``@hub.pretrained(url)``, when a literal.
     :ivar pretrained_sha256: the ``sha256=`` of polyhub's ``@pretrained``, when given.
     :ivar decorator: ``megengine.hub.pretrained`` or ``polyhub_megengine.pretrained``.
-    :ivar symbol: the name it is defined under in ``module`` (``hubconf`` may import
-        it under another), empty when unknown.
     """
 
     name: str
@@ -61,7 +59,6 @@ class Entry:
     pretrained_url: str | None = None
     pretrained_sha256: str | None = None
     decorator: str | None = None
-    symbol: str = ""
 
     @property
     def summary(self) -> str:
@@ -507,7 +504,6 @@ class Hubconf:
                 doc=ast.get_docstring(node, clean=False),
                 signature=own,
                 own_signature=own,
-                symbol=node.name,
             )
         if isinstance(node, ast.Lambda):
             own = _args_text(node.args)
@@ -527,7 +523,6 @@ class Hubconf:
             pretrained_url=deco[1] if deco else None,
             pretrained_sha256=deco[2] if deco else None,
             decorator=deco[0] if deco else None,
-            symbol=node.name,
         )
 
 

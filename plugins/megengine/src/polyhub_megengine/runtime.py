@@ -6,8 +6,6 @@ is imported (``import megengine`` takes about two seconds).
 
 from __future__ import annotations
 
-import importlib
-import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -19,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from polyhub import Device, ModelNotFoundError, UnsupportedError
 from polyhub.isolation import RepoImporter
 
-from .hubconf import Hubconf, check_dependencies
+from .hubconf import check_dependencies
 from .repo import hubconf_for, materialize
 from .weights import WeightLoader, intercept
 
@@ -40,10 +38,6 @@ __all__ = [
 # changes, so a warm load does not import the repository again.
 _imported: dict[tuple[str, str], tuple[RepoImporter, ModuleType]] = {}
 _imported_lock = threading.Lock()
-# hubconf imports that failed, per (checkout, commit): a warm load goes straight to
-# the entry's own module instead of importing a hundred modules to fail again.
-_hubconf_errors: dict[tuple[str, str], ImportError] = {}
-log = logging.getLogger("polyhub")
 
 
 def available_devices() -> list[Device]:
@@ -135,64 +129,6 @@ def import_hubconf(root: Path, commit: str | None) -> tuple[RepoImporter, Module
     return importer, module
 
 
-def import_defining_module(
-    root: Path, commit: str | None, module: str
-) -> tuple[RepoImporter, ModuleType]:
-    """Import the repository's module ``module`` (dotted) alone, in isolation."""
-    key = (str(root), f"{commit}:{module}") if commit else None
-    if key is not None:
-        with _imported_lock:
-            found = _imported.get(key)
-        if found is not None:
-            return found
-    importer = RepoImporter(root)
-    with importer.active():
-        imported = importlib.import_module(module)
-    if key is not None:
-        with _imported_lock:
-            return _imported.setdefault(key, (importer, imported))
-    return importer, imported
-
-
-def entry_callable(
-    root: Path, commit: str | None, conf: Hubconf, name: str, label: str
-) -> tuple[RepoImporter, Any]:
-    """The importer to run ``name`` under, and ``name`` as ``hubconf.py`` binds it.
-
-    ``hubconf.py`` of MegEngine/Models imports every model of the repository, and
-    some need packages only they use (CLIP's tokenizer needs ftfy, regex,
-    youtokentome). ``megengine.hub`` stops there; when the entry asked for is
-    defined in another module of the repository, that module alone is imported
-    instead, so resnet18 loads where DALL-E could not. When that module fails
-    too, the hubconf's own error is raised, which names what is missing.
-    """
-    key = (str(root), commit or "")
-    try:
-        failed = _hubconf_errors.get(key) if commit else None
-        if failed is not None:
-            raise failed.with_traceback(None)
-        importer, module = import_hubconf(root, commit)
-    except ImportError as exc:
-        if commit:
-            _hubconf_errors[key] = exc
-        entry = conf.entry(name)
-        if entry is None or not entry.symbol or entry.module in ("", "hubconf"):
-            raise
-        try:
-            importer, module = import_defining_module(root, commit, entry.module)
-        except ImportError:
-            raise exc from None
-        log.info(
-            "%s: hubconf.py cannot be imported here (%s); %s was imported from %s alone",
-            label,
-            exc,
-            name,
-            entry.file,
-        )
-        return importer, getattr(module, entry.symbol, None)
-    return importer, getattr(module, name, None)
-
-
 def load_entry(
     context: Context,
     code: CodeRef,
@@ -225,7 +161,8 @@ def load_entry(
     cwd = os.getcwd()
     try:
         with intercept(loader), default_device(target):
-            importer, function = entry_callable(root, commit, conf, code.entry, label)
+            importer, module = import_hubconf(root, commit)
+            function = getattr(module, code.entry, None)
             if function is None or not callable(function):
                 raise ModelNotFoundError(
                     f"{label}: hubconf.py, once run, binds no callable {code.entry!r} "
