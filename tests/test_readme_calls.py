@@ -227,23 +227,31 @@ def seed_runs(
             "POLYHUB_MIRRORS": readme_hubs.mirrors,
             "POLYHUB_DISABLE_PROGRESS_BARS": "1",
         }
-        running[seed] = subprocess.Popen(
-            [sys.executable, str(HERE / "run_calls.py"), str(readme_hubs.models)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # Files, not pipes: a process never waits for this one to read another's.
+        with open(work / f"out-{seed}", "w") as stdout, open(work / f"err-{seed}", "w") as stderr:
+            running[seed] = subprocess.Popen(
+                [sys.executable, str(HERE / "run_calls.py"), str(readme_hubs.models)],
+                env=env,
+                stdout=stdout,
+                stderr=stderr,
+            )
     runs: dict[str, dict[str, dict[str, Any]]] = {}
-    for seed, proc in running.items():
-        out, err = proc.communicate(timeout=400)
-        results: dict[str, dict[str, Any]] = {}
-        for line in out.splitlines():
-            if line.startswith("{"):
-                item = json.loads(line)
-                results[item.get("call", "leaked")] = item
-        assert "leaked" in results, f"PYTHONHASHSEED={seed}: the run died:\n{err[-3000:]}"
-        runs[seed] = results
+    try:
+        for seed, proc in running.items():
+            proc.wait(timeout=400)
+            err = (work / f"err-{seed}").read_text(errors="replace")
+            results: dict[str, dict[str, Any]] = {}
+            for line in (work / f"out-{seed}").read_text().splitlines():
+                if line.startswith("{"):
+                    item = json.loads(line)
+                    results[item.get("call", "leaked")] = item
+            assert "leaked" in results, f"PYTHONHASHSEED={seed}: the run died:\n{err[-3000:]}"
+            runs[seed] = results
+    finally:
+        for proc in running.values():  # none outlives a failed or timed-out wait
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     return runs
 
 
