@@ -12,6 +12,7 @@ they were.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,6 +26,7 @@ from .uid import UnsafeUidError, check_segment
 __all__ = ["CONF_FILE", "code_root", "create_network"]
 
 CONF_FILE = "mindspore_hub_conf.py"
+log = logging.getLogger("polyhub")
 
 # A process checks a model repository's branch once: re-fetching it (a git
 # subprocess, a network round trip) on every load of the same model would cost
@@ -68,7 +70,7 @@ def code_root(card: ModelCard, context: Context) -> tuple[Path, str]:
                 None if era is None else _conf_folder(era.path, code.subdir, code.url, card)
             )
             if era is not None and era_folder is not None:
-                context.warn(
+                log.warning(
                     f"{card.address}: the card links {code.subdir or 'the root'} of {code.url} "
                     f"on {code.revision or 'the default branch'}, which has no {CONF_FILE} "
                     f"there; using that repository's branch {hub_revision} (commit "
