@@ -36,6 +36,7 @@ class Context:
         self.config = config
         self.plugins = plugins
         self.cache = Cache(config)
+        self.cache.tier = _HookTier(self)
 
     @classmethod
     def from_environment(
@@ -198,3 +199,23 @@ class Context:
         if devices is None:
             raise UnsupportedError(f"no plugin answers for runtime {runtime!r}")
         return list(devices)
+
+
+class _HookTier:
+    """The cache's blob tier: the ``polyhub_blob_fetch`` / ``polyhub_blob_stored`` hooks."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def get(self, url: str, sha256: str, size: int | None, dest: Path) -> bool:
+        hook = self.context.plugins.hook
+        return bool(
+            hook.polyhub_blob_fetch(
+                url=url, sha256=sha256, size=size, dest=dest, context=self.context
+            )
+        )
+
+    def stored(self, url: str, sha256: str, size: int, path: Path) -> None:
+        self.context.plugins.hook.polyhub_blob_stored(
+            url=url, sha256=sha256, size=size, path=path, context=self.context
+        )
