@@ -201,3 +201,63 @@ def onnx_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     yield Hub(root, url, counts, server)
     server.shutdown()
     server.server_close()
+
+
+CONF = """\
+import src.net as net_module
+
+def create_network(name, *args, **kwargs):
+    if name == "tinydense":
+        return net_module.TinyDense(*args, **kwargs)
+    raise NotImplementedError(name)
+"""
+
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **_GIT_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+@pytest.fixture
+def mindspore_hub(tmp_path: Path) -> tuple[Path, Path]:
+    """A MindSpore hub folder with one CKPT card whose network comes from a local code repo."""
+    pytest.importorskip("mindspore")
+    from polyhub_mindspore.demo import TINY_NET_SOURCE, card_text, make_tiny_models, sha256_of
+
+    files = make_tiny_models(tmp_path / "files", formats=("ckpt",))
+    repo = tmp_path / "code-repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "__init__.py").write_text("")
+    (repo / "src" / "net.py").write_text(TINY_NET_SOURCE)
+    (repo / "mindspore_hub_conf.py").write_text(CONF)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "tiny")
+    hub = tmp_path / "hub"
+    card = hub / "mshub_res" / "assets" / "mindspore" / "2.10" / "tiny_ckpt.md"
+    card.parent.mkdir(parents=True)
+    ckpt = files["ckpt"]
+    card.write_text(
+        card_text(
+            name="TinyDense",
+            assets=[("ckpt", ckpt.as_uri(), sha256_of(ckpt))],
+            repo_link=f"file://{repo}/tree/main",
+        ),
+        encoding="utf-8",
+    )
+    return hub, repo

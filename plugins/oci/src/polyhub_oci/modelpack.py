@@ -60,6 +60,8 @@ def code_tar(root: Path) -> bytes:
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if d != ".git" and d != "__pycache__")
             for name in sorted(filenames):
+                if name == ".polyhub-complete":
+                    continue  # the core's extraction marker, not code
                 path = Path(dirpath) / name
                 if path.is_symlink() or not path.is_file():
                     continue  # the core's safe extraction refuses links
