@@ -261,8 +261,8 @@ def polyhub_push(
     :param target: the destination as the user wrote it.
     :param context: core services (``context.checkout`` gives the code again).
     :returns: a reference to what was published (with its digest), or ``None``
-        when ``target`` is not of this plugin's kind. Stops at the first
-        non-``None`` result.
+        when ``target`` is not of this plugin's kind.
+        Stops at the first non-``None`` result.
     :raises polyhub.DownloadError: the destination refused or failed.
 
     .. versionadded:: 0.2
