@@ -222,26 +222,24 @@ class RegistryClient:
             raise HashMismatchError(url=url, expected=digest[7:], actual=actual)
         return body
 
-    def download_blob(self, digest: str, out: BinaryIO) -> tuple[str, int]:
-        """Stream the blob ``digest`` into ``out``; return the sha256 and size actually read.
+    def download_blob(self, digest: str, out: BinaryIO) -> int:
+        """Stream the blob ``digest`` into ``out``; return the number of bytes read.
 
-        The caller compares them with what it expected; nothing here trusts
-        the registry.
+        Nothing is hashed here: the core's cache hashes what lands in the
+        file (one pass, not two), and nothing trusts the registry.
 
         :raises polyhub.ModelNotFoundError: the registry has no such blob.
         :raises polyhub.DownloadError: the registry failed or went away mid-way.
         """
         url = self.blob_url(digest)
-        h = hashlib.sha256()
         size = 0
         with self._request("GET", url, stream=True) as response:
             if response.status_code != 200:
                 raise self._fail(response, f"the blob {digest}")
             for block in _iter_limited(response, url, None):
-                h.update(block)
                 out.write(block)
                 size += len(block)
-        return h.hexdigest(), size
+        return size
 
     def upload_blob(self, path: Path, digest: str, size: int) -> bool:
         """Upload ``path`` as ``digest`` unless the registry has it; True when bytes were sent.
