@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
@@ -39,6 +38,7 @@ log = logging.getLogger("polyhub.oci")
 
 REGISTRY_ENV = "POLYHUB_REGISTRY"
 PUSH_ENV = "POLYHUB_REGISTRY_PUSH"
+BLOB_ARTIFACT = "application/vnd.polyhub.blob.v1"
 
 _clients: dict[tuple[str, str], RegistryClient] = {}
 
@@ -207,17 +207,22 @@ def resolve(address: Address, context: Context) -> ModelCard:
     where = f"oci://{ref.name}@{digest}"
     manifest = mp.parse_manifest(body, where)
     config = _config(context, ref, manifest, where)
-    suffixes = {
-        suffix: name
-        for name in context.plugins.formats
-        for suffix in context.plugins.formats[name].suffixes
-    }
+    suffixes = _suffixes(context)
     card = mp.card_from_artifact(
         ref, address, manifest, config, digest=digest, suffix_formats=suffixes
     )
     if card.code is not None:
         card = _seed_code(card, ref, context)
     return card
+
+
+def _suffixes(context: Context) -> dict[str, str]:
+    """File suffix -> format name, from the installed plugins (for foreign artifacts)."""
+    return {
+        suffix: name
+        for name in context.plugins.formats
+        for suffix in context.plugins.formats[name].suffixes
+    }
 
 
 def _seed_code(card: ModelCard, ref: Reference, context: Context) -> ModelCard:
@@ -284,11 +289,9 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
         for tag in sorted(client_for(repo).tags()):
             address = Address("oci", f"{repo.name}:{tag}")
             try:
-                card = (
-                    resolve(address, context)
-                    if not _has_code_layer(context, repo.with_tag(tag))
-                    else _info_only(address, context)
-                )
+                if _is_tier_blob(context, repo.with_tag(tag)):
+                    continue  # the blob tier's keep-alive manifests are not models
+                card = _info_only(address, context)
             except PolyhubError as exc:
                 context.warn(f"skipped oci:{repo.name}:{tag}: {exc}")
                 continue
@@ -300,13 +303,12 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
     return cards
 
 
-def _has_code_layer(context: Context, ref: Reference) -> bool:
-    body, digest = get_manifest(context, ref)
-    manifest = mp.parse_manifest(body, f"oci://{ref.name}@{digest}")
-    return any(
-        str(layer.get("mediaType", "")).startswith("application/vnd.cncf.model.code.")
-        for layer in manifest["layers"]
-    )
+def _is_tier_blob(context: Context, ref: Reference) -> bool:
+    body, _digest = get_manifest(context, ref)
+    try:
+        return bool(json.loads(body).get("artifactType") == BLOB_ARTIFACT)
+    except (ValueError, AttributeError):
+        return False
 
 
 def _info_only(address: Address, context: Context) -> ModelCard:
@@ -316,7 +318,9 @@ def _info_only(address: Address, context: Context) -> ModelCard:
     where = f"oci://{ref.name}@{digest}"
     manifest = mp.parse_manifest(body, where)
     config = _config(context, ref, manifest, where)
-    return mp.card_from_artifact(ref, address, manifest, config, digest=digest, suffix_formats={})
+    return mp.card_from_artifact(
+        ref, address, manifest, config, digest=digest, suffix_formats=_suffixes(context)
+    )
 
 
 # -- blobs for the core's cache -------------------------------------------------
@@ -353,10 +357,40 @@ def blob_stored(url: str, sha256: str, size: int, path: Path) -> None:
         return
     try:
         ref = parse_reference(tier)
-        client_for(ref).upload_blob(path, f"sha256:{sha256}", size)
+        client = client_for(ref)
+        client.upload_blob(path, f"sha256:{sha256}", size)
+        _keep_alive(client, sha256, size)
     except PolyhubError as exc:
         log.warning("could not push sha256:%s to the registry tier %s: %s", sha256[:12], tier, exc)
 
 
-def copy_tree(src: Path, dest: Path) -> None:
-    shutil.copytree(src, dest)
+_EMPTY = b"{}"
+_EMPTY_TYPE = "application/vnd.oci.empty.v1+json"
+
+
+def _keep_alive(client: RegistryClient, sha256: str, size: int) -> None:
+    """Tag a one-layer manifest ``sha256-<hex>`` for the blob, so garbage collection keeps it.
+
+    A registry's garbage collector deletes every blob no manifest references.
+    """
+    empty_digest = "sha256:" + hashlib.sha256(_EMPTY).hexdigest()
+    with tempfile.NamedTemporaryFile(prefix="polyhub-oci-") as f:
+        f.write(_EMPTY)
+        f.flush()
+        client.upload_blob(Path(f.name), empty_digest, len(_EMPTY))
+    manifest = dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": BLOB_ARTIFACT,
+            "config": {"mediaType": _EMPTY_TYPE, "digest": empty_digest, "size": len(_EMPTY)},
+            "layers": [
+                {
+                    "mediaType": "application/octet-stream",
+                    "digest": f"sha256:{sha256}",
+                    "size": size,
+                }
+            ],
+        }
+    )
+    client.put_manifest(manifest, f"sha256-{sha256}")
