@@ -65,7 +65,7 @@ def _unknown_scheme(scheme: str, plugins: Plugins) -> ModelNotFoundError:
     )
 
 
-_FIRST_PARTY_SCHEMES = ("onnx", "mindspore", "megengine")
+_FIRST_PARTY_SCHEMES = ("onnx", "mindspore", "megengine", "oci")
 
 
 def _resolve(address: Address, context: Context) -> ModelCard:

@@ -185,15 +185,35 @@ def _config(
     digest = str(desc.get("digest", ""))
     if desc.get("mediaType") != mp.CONFIG_TYPE or not digest.startswith("sha256:"):
         return None  # not a ModelPack config (an empty one from a generic ORAS push)
-    size = desc.get("size") if isinstance(desc.get("size"), int) else None
-    path = context.fetch_url(f"oci://{ref.name}@{digest}", sha256=digest[7:], size=size)
+    body = _config_bytes(context, ref, digest)
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(body)
     except ValueError:
         raise MetadataError(
             "the ModelPack config is not JSON", file=where, field="config"
         ) from None
     return data if isinstance(data, dict) else None
+
+
+def _config_bytes(context: Context, ref: Reference, digest: str) -> bytes:
+    """The config blob: metadata, kept with the manifests (not among model blobs), verified."""
+    from polyhub.atomic import atomic_write
+
+    path = _oci_dir(context) / "configs" / digest.replace(":", "-")
+    try:
+        body = path.read_bytes()
+        if "sha256:" + hashlib.sha256(body).hexdigest() == digest:
+            return body
+    except FileNotFoundError:
+        pass
+    if context.offline:
+        raise OfflineError(
+            f"offline mode is on and the config {digest} of oci:{ref} is not in the cache at "
+            f"{context.cache.root}; run once online"
+        )
+    body = client_for(ref).get_small_blob(digest)
+    atomic_write(path, body)
+    return body
 
 
 def resolve(address: Address, context: Context) -> ModelCard:
@@ -286,7 +306,9 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
         repos = [parse_reference(f"{host}/{name}") for name in client_for(probe).catalog()]
     cards: list[ModelCard] = []
     for repo in repos:
-        for tag in sorted(client_for(repo).tags()):
+        for tag in sorted(
+            _cached_tags(context, repo) if context.offline else client_for(repo).tags()
+        ):
             address = Address("oci", f"{repo.name}:{tag}")
             try:
                 if _is_tier_blob(context, repo.with_tag(tag)):
@@ -301,6 +323,19 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
                 continue
             cards.append(card)
     return cards
+
+
+def _cached_tags(context: Context, repo: Reference) -> list[str]:
+    """Tags of ``repo`` seen before (offline listing)."""
+    found = []
+    for path in (_oci_dir(context) / "tags").glob("*.json"):
+        try:
+            ref = parse_reference(json.loads(path.read_text())["reference"])
+        except (ValueError, KeyError, PolyhubError):
+            continue
+        if ref.name == repo.name and ref.tag:
+            found.append(ref.tag)
+    return found
 
 
 def _is_tier_blob(context: Context, ref: Reference) -> bool:
