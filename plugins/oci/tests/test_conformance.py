@@ -60,7 +60,7 @@ def pushed(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> str:
 class TestOciSource(SourceSuite):
     @pytest.fixture
     def source_capabilities(self) -> SourceCapabilities:
-        return SourceCapabilities(scheme="oci")
+        return SourceCapabilities(scheme="oci", revisions=True)
 
     @pytest.fixture
     def companion_plugins(self) -> tuple[object, ...]:

@@ -63,6 +63,8 @@ def test_info_and_list_read_no_layers(registry: Registry, onnx_hub: Hub, tmp_pat
     assert polyhub.info(f"oci:{registry.host}/list/tiny:v17", offline=True).assets == card.assets
     with pytest.raises(polyhub.ModelNotFoundError):
         polyhub.info(f"oci:{registry.host}/list/tiny:nope")
+    with pytest.raises(polyhub.RevisionNotFoundError):
+        polyhub.info(f"oci:{registry.host}/list/tiny@sha256:" + "0" * 64)
 
 
 def test_artifact_of_another_modelpack_tool_loads(registry: Registry, tmp_path: Path) -> None:

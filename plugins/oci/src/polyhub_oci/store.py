@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
@@ -28,6 +29,7 @@ from polyhub import (
     ModelNotFoundError,
     OfflineError,
     PolyhubError,
+    RevisionNotFoundError,
 )
 
 from . import modelpack as mp
@@ -195,6 +197,17 @@ def _config(
     return data if isinstance(data, dict) else None
 
 
+def _parse(address: Address) -> Reference:
+    """The reference of an ``oci:`` address; its ``@revision`` must be a manifest digest."""
+    revision = address.revision
+    if revision is not None and not re.match(r"^sha256:[0-9a-fA-F]{64}$", revision):
+        raise RevisionNotFoundError(
+            f"{address}: an OCI revision is a manifest digest (@sha256:<64 hex>), not {revision!r}; "
+            "name a tag after ':' instead"
+        )
+    return parse_reference(address.path, digest=revision)
+
+
 def _config_bytes(context: Context, ref: Reference, digest: str) -> bytes:
     """The config blob: metadata, kept with the manifests (not among model blobs), verified."""
     from polyhub.atomic import atomic_write
@@ -222,8 +235,15 @@ def resolve(address: Address, context: Context) -> ModelCard:
     A model with code also brings its (small) code layer into the git cache,
     extracted but not run, so runtimes and ``help`` find it like a checkout.
     """
-    ref = parse_reference(address.path, digest=address.revision)
-    body, digest = get_manifest(context, ref)
+    ref = _parse(address)
+    try:
+        body, digest = get_manifest(context, ref)
+    except ModelNotFoundError as exc:
+        if ref.digest:
+            raise RevisionNotFoundError(
+                f"oci:{ref.name} has no manifest {ref.digest}: {exc}"
+            ) from None
+        raise
     where = f"oci://{ref.name}@{digest}"
     manifest = mp.parse_manifest(body, where)
     config = _config(context, ref, manifest, where)
@@ -348,7 +368,7 @@ def _is_tier_blob(context: Context, ref: Reference) -> bool:
 
 def _info_only(address: Address, context: Context) -> ModelCard:
     """A card without bringing in the code layer (listing never downloads layers)."""
-    ref = parse_reference(address.path, digest=address.revision)
+    ref = _parse(address)
     body, digest = get_manifest(context, ref)
     where = f"oci://{ref.name}@{digest}"
     manifest = mp.parse_manifest(body, where)
