@@ -51,7 +51,7 @@ def sha256_file(path: Path) -> str:
 class _Session(requests.Session):
     """A session with a default timeout (``requests`` has none, and ``oras`` sets none)."""
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", TIMEOUT)
         return super().request(*args, **kwargs)
 
@@ -68,7 +68,7 @@ class RegistryClient:
         self.ref = ref
         self._oras = oras.provider.Registry(hostname=ref.registry, insecure=ref.plain_http)
         session = _Session()
-        session.cookies.set_policy(self._oras.session.cookies._policy)  # type: ignore[attr-defined]
+        session.cookies.set_policy(self._oras.session.cookies._policy)
         self._oras.session = session
         self._oras.auth.session = session
         user, password = (
@@ -93,7 +93,7 @@ class RegistryClient:
         stream: bool = False,
     ) -> requests.Response:
         # The undecorated request: authentication, no sleeping retries.
-        raw = type(self._oras).do_request.__wrapped__  # type: ignore[attr-defined]
+        raw = type(self._oras).do_request.__wrapped__
         try:
             response: requests.Response = raw(
                 self._oras, url, method, data=data, headers=dict(headers or {}), stream=stream
