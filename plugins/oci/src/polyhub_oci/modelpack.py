@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import tarfile
 from collections.abc import Mapping
@@ -28,6 +29,8 @@ from polyhub import Address, Asset, CodeRef, IOPort, MetadataError, ModelCard
 
 from .client import OCI_MANIFEST, dumps
 from .reference import Reference
+
+log = logging.getLogger("polyhub.oci")
 
 ARTIFACT_TYPE = "application/vnd.cncf.model.manifest.v1+json"
 CONFIG_TYPE = "application/vnd.cncf.model.config.v1+json"
@@ -64,7 +67,9 @@ def code_tar(root: Path) -> bytes:
                     continue  # the core's extraction marker, not code
                 path = Path(dirpath) / name
                 if path.is_symlink() or not path.is_file():
-                    continue  # the core's safe extraction refuses links
+                    # The core's safe extraction refuses links: say what is left out.
+                    log.warning("code layer: left out %s (a link or special file)", path)
+                    continue
                 info = tarfile.TarInfo(str(path.relative_to(root)))
                 info.size = path.stat().st_size
                 info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
