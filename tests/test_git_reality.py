@@ -159,8 +159,11 @@ def test_is_published_tells_branch_and_tag_commits_from_pull_request_refs(github
     url = "https://github.com/acme/nets.git"
     config = read_config()
     assert checkout(url, pr, config).commit == pr  # fetchable by id, as on GitHub
-    assert is_published(url, on_master, config)
-    assert not is_published(url, pr, config)
+    assert is_published(url, on_master, config) is True
+    assert is_published(url, pr, config) is False
+    # No git history of a repository here (its code came in a bundle or a registry
+    # layer): unknown, which is not the same as "only on a pull-request ref".
+    assert is_published("https://github.com/acme/elsewhere.git", on_master, config) is None
     git(work, "tag", "v2")
     git(work, "push", "-q", str(github / "nets.git"), "v2")
     checkout(url, "v2", read_config(force_reload=True))

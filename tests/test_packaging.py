@@ -29,6 +29,7 @@ MEMBERS = {
     "polyhub-onnx": ("plugins/onnx", "polyhub_onnx"),
     "polyhub-mindspore": ("plugins/mindspore", "polyhub_mindspore"),
     "polyhub-megengine": ("plugins/megengine", "polyhub_megengine"),
+    "polyhub-oci": ("plugins/oci", "polyhub_oci"),
     "polyhub-conformance": ("conformance", "polyhub_conformance"),
 }
 # --no-config: the workspace's own uv settings (its numpy<2 constraint for MegEngine)

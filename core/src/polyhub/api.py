@@ -65,7 +65,7 @@ def _unknown_scheme(scheme: str, plugins: Plugins) -> ModelNotFoundError:
     )
 
 
-_FIRST_PARTY_SCHEMES = ("onnx", "mindspore", "megengine")
+_FIRST_PARTY_SCHEMES = ("onnx", "mindspore", "megengine", "oci")
 
 
 def _resolve(address: Address, context: Context) -> ModelCard:
@@ -224,6 +224,7 @@ def load(
     trust_repo: bool | str | None = None,
     force_reload: bool | None = None,
     verify: bool | None = None,
+    lock: str | Path | None = None,
     **options: Any,
 ) -> Any:
     """Load a model from any hub into its runtime, on ``device``.
@@ -236,6 +237,9 @@ def load(
     :param force_reload: download again even when cached.
     :param verify: re-hash cached files before use (default: ``POLYHUB_VERIFY``; otherwise
         their size and mtime are compared with those recorded when they were cached).
+    :param lock: a lock file (``polyhub lock``): refuse the model unless its assets and
+        code are the locked ones (:class:`~polyhub.lockfile.LockMismatchError`), and
+        run the locked commit of its code.
     :param options: the source's options (``hub=``, ``opset=``...) and the model's
         keyword arguments (``pretrained=True``, ``num_classes=10``).
     :returns: the runtime's native model object.
@@ -248,6 +252,7 @@ def load(
         trust_repo=trust_repo,
         force_reload=force_reload,
         verify=verify,
+        lock=lock,
         **options,
     ).model
 
@@ -261,6 +266,7 @@ def load_detailed(
     trust_repo: bool | str | None = None,
     force_reload: bool | None = None,
     verify: bool | None = None,
+    lock: str | Path | None = None,
     **options: Any,
 ) -> Loaded:
     """:func:`load`, also returning the card, the plan and the file, resolved once."""
@@ -280,6 +286,10 @@ def load_detailed(
         verify=bool(core.get("verify")),
     )
     card = _resolve(addr, context)
+    if lock is not None:
+        from .lockfile import apply_lock, read
+
+        card = apply_lock(card, read(lock), context, address=str(address))
     chosen = plan_load(card, parse_device(core.get("device")), context, runtime=core.get("runtime"))
     log.debug("plan for %s: %s", addr, "; ".join(chosen.reasons))
     path: Path | None = None

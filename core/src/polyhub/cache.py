@@ -52,7 +52,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import filelock
 import requests
@@ -132,6 +132,14 @@ class _Problem:
     actual: str | None = None
 
 
+class BlobTier(Protocol):
+    """Another store of blobs by sha256, asked before a hub (see ``polyhub_blob_fetch``)."""
+
+    def get(self, url: str, sha256: str, size: int | None, dest: Path) -> bool: ...
+
+    def stored(self, url: str, sha256: str, size: int, path: Path) -> None: ...
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     """A cached blob, as ``polyhub cache ls`` shows it."""
@@ -148,6 +156,8 @@ class Cache:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.root = config.home
+        # Set by the Context from the plugins' blob hooks; None: hubs only.
+        self.tier: BlobTier | None = None
 
     # -- layout -------------------------------------------------------------
 
@@ -335,7 +345,12 @@ class Cache:
             if not self.config.force_reload and self._problem(blob, sha256, size) is None:
                 self._link_view(view, blob)
                 return blob
-            self._download_verified(url, blob, sha256=sha256, size=size, original_url=original_url)
+            if not self._from_tier(url, blob, sha256=sha256, size=size):
+                self._download_verified(
+                    url, blob, sha256=sha256, size=size, original_url=original_url
+                )
+                if self.tier is not None:
+                    self.tier.stored(url, sha256, blob.stat().st_size, blob)
         self._link_view(view, blob)
         return blob
 
@@ -360,6 +375,38 @@ class Cache:
             with contextlib.suppress(OSError):
                 mine.unlink()
             raise self.write_error(exc, mine, url) from exc
+
+    def _from_tier(self, url: str, blob: Path, *, sha256: str, size: int | None) -> bool:
+        """Try the blob tier; True when ``blob`` was published from it, verified."""
+        if self.tier is None:
+            return False
+        can_fall_back = url.startswith(("http://", "https://")) or is_local(url)
+        # A stem of its own: trying the tier must not take over (and so delete) a
+        # resumable partial of the hub's download of the same blob.
+        with self._scratch(f"{sha256}-tier", resume=False) as mine:
+            try:
+                if not self.tier.get(url, sha256, size, mine):
+                    return False
+                actual = file_sha256(mine)
+                if actual == sha256 and (size is None or mine.stat().st_size == size):
+                    self._publish(mine, blob, sha256, url)
+                    return True
+                if not can_fall_back:
+                    raise HashMismatchError(url=url, expected=sha256, actual=actual)
+                log.warning(
+                    "the blob tier gave wrong bytes for %s (sha256 %s): using %s",
+                    sha256,
+                    actual,
+                    url,
+                )
+            except DownloadError as exc:
+                if not can_fall_back or isinstance(exc, HashMismatchError):
+                    raise
+                log.warning("the blob tier failed for %s: %s; using %s", sha256, exc, url)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    mine.unlink()
+        return False
 
     def _download_verified(
         self, url: str, blob: Path, *, sha256: str, size: int | None, original_url: str

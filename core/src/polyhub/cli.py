@@ -111,6 +111,22 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sha256", help="print the sha256 of files")
     s.add_argument("files", nargs="+", type=Path)
     sub.add_parser("demo", help="serve the embedded demo hubs on 127.0.0.1 and load from them")
+    # -- beyond one machine: push, lock files, bundles (DESIGN.md section 10) --
+    s = sub.add_parser("push", help="publish a model to oci://REGISTRY/REPO[:TAG]")
+    s.add_argument("address")
+    s.add_argument("target", help="oci://REGISTRY/REPO[:TAG]")
+    s = sub.add_parser("lock", help="pin models, assets and code commits into a lock file")
+    s.add_argument("addresses", nargs="+", metavar="ADDRESS")
+    s.add_argument("-o", "--output", type=Path, default=Path("polyhub.lock"))
+    s = sub.add_parser("sync", help="fetch everything a lock file names into the cache")
+    s.add_argument("lockfile", type=Path)
+    s = sub.add_parser("bundle", help="pack a lock file's models into a tar for offline machines")
+    s.add_argument("lockfile", type=Path)
+    s.add_argument("-o", "--output", type=Path, required=True)
+    s = sub.add_parser("unbundle", help="unpack a bundle into the cache (verified)")
+    s.add_argument("bundle", type=Path)
+    s.add_argument("-o", "--lock-output", type=Path, help="where to write its lock file")
+
     s = sub.add_parser("conformance", help="run the conformance kit against an installed plugin")
     s.add_argument("plugin", nargs="?")
     s.add_argument("pytest_args", nargs=argparse.REMAINDER)
@@ -195,6 +211,8 @@ def _run(args: argparse.Namespace) -> int:
         from .demo import run_demo
 
         return run_demo()
+    if cmd in ("push", "lock", "sync", "bundle", "unbundle"):
+        return _fleet(args)
     if cmd == "conformance":
         try:
             from polyhub_conformance.runner import main as run_kit  # type: ignore[import-not-found,unused-ignore]
@@ -206,6 +224,31 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         return int(run_kit(args.plugin, list(args.pytest_args or [])))
     raise AssertionError(cmd)
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    """``push``, ``lock``, ``sync``, ``bundle`` and ``unbundle`` (DESIGN.md section 10)."""
+    from . import bundle, lockfile
+    from .context import Context
+    from .publish import push
+
+    cmd = args.command
+    context = Context.from_environment(offline=args.offline)
+    if cmd == "push":
+        print(push(args.address, args.target, context=context))
+    elif cmd == "lock":
+        lock = lockfile.create(args.addresses, context)
+        lockfile.write(lock, args.output)
+        print(f"{args.output}: {len(lock.models)} models", file=sys.stderr)
+    elif cmd == "sync":
+        paths = lockfile.sync(lockfile.read(args.lockfile), context)
+        print(f"{args.lockfile}: {len(paths)} files in the cache", file=sys.stderr)
+    elif cmd == "bundle":
+        bundle.create(args.lockfile, args.output, context)
+        print(args.output)
+    else:
+        print(bundle.extract(args.bundle, context, lock_output=args.lock_output))
+    return 0
 
 
 def _load(args: argparse.Namespace) -> int:

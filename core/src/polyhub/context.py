@@ -36,6 +36,7 @@ class Context:
         self.config = config
         self.plugins = plugins
         self.cache = Cache(config)
+        self.cache.tier = _HookTier(self)
 
     @classmethod
     def from_environment(
@@ -216,11 +217,13 @@ class Context:
         code: a full commit id that is on no branch or tag of ``url`` (only on a
         pull-request ref such as ``refs/pull/1/head``, which is how a fork's code
         reaches its parent) runs only when ``<repo_id>@<commit>`` is trusted by name.
+        A checkout that arrived without its git history (an unbundled lock file, a
+        registry's code layer) is judged by its repository's trust alone.
         """
         from .git import is_published
         from .trust import TrustStore
 
-        if not is_published(url, commit, self.config):
+        if is_published(url, commit, self.config) is False:
             TrustStore(self.config).check_commit(repo_id, commit, purpose=purpose)
 
     # -- runtimes -----------------------------------------------------------
@@ -231,3 +234,23 @@ class Context:
         if devices is None:
             raise UnsupportedError(f"no plugin answers for runtime {runtime!r}")
         return list(devices)
+
+
+class _HookTier:
+    """The cache's blob tier: the ``polyhub_blob_fetch`` / ``polyhub_blob_stored`` hooks."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def get(self, url: str, sha256: str, size: int | None, dest: Path) -> bool:
+        hook = self.context.plugins.hook
+        return bool(
+            hook.polyhub_blob_fetch(
+                url=url, sha256=sha256, size=size, dest=dest, context=self.context
+            )
+        )
+
+    def stored(self, url: str, sha256: str, size: int, path: Path) -> None:
+        self.context.plugins.hook.polyhub_blob_stored(
+            url=url, sha256=sha256, size=size, path=path, context=self.context
+        )

@@ -284,17 +284,23 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
     )
 
 
-def is_published(url: str, commit: str, config: Config) -> bool:
+def is_published(url: str, commit: str, config: Config) -> bool | None:
     """Whether ``commit`` of ``url`` is on a branch or tag of it (as last fetched).
 
     A commit that is only on a pull-request ref (``refs/pull/N/head``, how a
     fork's code reaches its parent repository) or on no ref at all is not
     published by the repository's owners, so the repository's trust does not
     cover it. ``url`` is the URL as the source gave it (before mirrors).
+
+    :returns: ``None`` when this home holds no git history of ``url``: the
+        checkout arrived without it (an unbundled lock file, a registry's code
+        layer), so whether it was published was judged where it was fetched.
     """
     bare = config.home / "git" / "repos" / f"{_repo_key(url)}.git"
-    if not _SHA.match(commit) or not bare.is_dir():
+    if not _SHA.match(commit):
         return False
+    if not bare.is_dir():
+        return None
     try:
         found = _git(
             [

@@ -191,6 +191,85 @@ def polyhub_source_validate(path: Path, context: Context) -> list[Problem] | Non
 
 
 # ---------------------------------------------------------------------------
+# Blob tier: other places that hold a blob by its sha256 (an OCI registry)
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def polyhub_blob_fetch(
+    url: str, sha256: str, size: int | None, dest: Path, context: Context
+) -> bool | None:
+    """Write the blob ``sha256`` into ``dest`` from somewhere other than ``url``.
+
+    Called by the cache, holding the blob's download lock, each time it would
+    download ``url`` for an asset with a known sha256 that is not cached (never
+    offline). A plugin answers for URLs of its own scheme (``oci://...``,
+    which nothing else can download) or as a shared tier in front of every hub
+    (``POLYHUB_REGISTRY``). The core hashes ``dest`` afterwards: the plugin
+    need not be trusted.
+
+    :param url: the URL the cache would download (after mirror rewriting).
+    :param sha256: the lower-case hex digest the bytes must have.
+    :param size: the expected size in bytes, or ``None``.
+    :param dest: a temporary file to write (it does not exist yet); the core
+        removes it after a failure.
+    :param context: core services.
+    :returns: ``True`` when ``dest`` was written, ``False`` or ``None`` when the
+        plugin does not hold the blob (the next plugin, then ``url``, is tried).
+        Stops at the first non-``None`` result. When the bytes do not match,
+        the core downloads ``url`` with a warning if it can, else raises
+        :class:`~polyhub.HashMismatchError`.
+    :raises polyhub.DownloadError: the plugin's store failed; the core falls back
+        to ``url`` with a warning when it can download it itself, else re-raises.
+
+    .. versionadded:: 0.2
+    """
+
+
+@hookspec
+def polyhub_blob_stored(url: str, sha256: str, size: int, path: Path, context: Context) -> None:
+    """A blob was just downloaded from ``url`` and verified: a tier may keep a copy.
+
+    Called by the cache once per verified download from a hub (not for blobs
+    that came through :func:`polyhub_blob_fetch` nor for cache hits), with the
+    blob's final, read-only path. Every plugin is called. Failures should be
+    warnings: the download itself succeeded.
+
+    :param url: where the bytes came from.
+    :param sha256: their verified digest.
+    :param size: their size in bytes.
+    :param path: the cached blob; do not modify it.
+    :param context: core services.
+    :returns: nothing.
+
+    .. versionadded:: 0.2
+    """
+
+
+@hookspec(firstresult=True)
+def polyhub_push(
+    card: ModelCard, files: Mapping[str, Path], target: str, context: Context
+) -> str | None:
+    """Publish a resolved, verified model to ``target`` (e.g. ``oci://REGISTRY/REPO:TAG``).
+
+    Called by :func:`polyhub.push` and ``polyhub push`` after the core fetched
+    and verified every asset of ``card`` (and checked out its code at a
+    pinned commit, ``card.code.revision``).
+
+    :param card: the model's card, its code revision pinned to a commit.
+    :param files: verified local path of each asset, by the asset's sha256.
+    :param target: the destination as the user wrote it.
+    :param context: core services (``context.checkout`` gives the code again).
+    :returns: a reference to what was published (with its digest), or ``None``
+        when ``target`` is not of this plugin's kind.
+        Stops at the first non-``None`` result.
+    :raises polyhub.DownloadError: the destination refused or failed.
+
+    .. versionadded:: 0.2
+    """
+
+
+# ---------------------------------------------------------------------------
 # Format hooks: what a file is
 # ---------------------------------------------------------------------------
 

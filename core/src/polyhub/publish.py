@@ -1,0 +1,90 @@
+"""Pinning a model and publishing it elsewhere (``polyhub push``).
+
+:func:`pin` is shared by ``polyhub push`` and ``polyhub lock``: it resolves an
+address, fetches and verifies every asset, and pins the code repository to a
+commit, so what is pushed or locked is exactly what a load would use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .address import Address, parse_address
+from .card import ModelCard
+from .context import Context
+from .errors import UnsupportedError
+
+__all__ = ["Pinned", "pin", "push"]
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A resolved model with its verified files and its code pinned to a commit.
+
+    :ivar card: the card, ``card.code.revision`` replaced by the commit.
+    :ivar files: local path of each asset, by sha256.
+    :ivar sizes: size in bytes of each asset, by sha256.
+    :ivar code_path: the checkout of the code at that commit, or ``None``.
+    :ivar asked_revision: the code revision the hub named (a branch, a tag), before pinning.
+    """
+
+    card: ModelCard
+    files: dict[str, Path]
+    code_path: Path | None
+    asked_revision: str | None
+
+
+def pin(address: str | Address, context: Context, **options: Any) -> Pinned:
+    """Resolve ``address``, fetch and verify every asset, pin the code to a commit.
+
+    Assets without a published sha256 get the one of the downloaded bytes.
+
+    :raises polyhub.PolyhubError: whatever resolving or fetching raises.
+    """
+    from .api import _fetch, _resolve
+    from .cache import file_sha256
+
+    card = _resolve(parse_address(address, **options), context)
+    files: dict[str, Path] = {}
+    assets = []
+    for asset in card.assets:
+        path = _fetch(card, asset, context)
+        if asset.sha256 is None or asset.size is None:
+            asset = replace(
+                asset,
+                sha256=asset.sha256 or file_sha256(path),
+                size=asset.size if asset.size is not None else path.stat().st_size,
+            )
+        files[str(asset.sha256)] = path
+        assets.append(asset)
+    code_path = None
+    asked = None
+    code = card.code
+    if code is not None:
+        asked = code.revision
+        done = context.checkout(code.url, code.revision)
+        code = replace(code, revision=done.commit)
+        code_path = Path(done.path)
+    return Pinned(card.replace(assets=tuple(assets), code=code), files, code_path, asked)
+
+
+def push(address: str | Address, target: str, *, context: Context | None = None) -> str:
+    """Publish the model at ``address`` to ``target`` (``oci://REGISTRY/REPO[:TAG]``).
+
+    Every asset is fetched and verified first, and the code pinned to a commit.
+
+    :returns: the published reference, with its digest.
+    :raises polyhub.UnsupportedError: no installed plugin publishes to ``target``.
+    """
+    context = context or Context.from_environment()
+    pinned = pin(address, context)
+    result = context.plugins.hook.polyhub_push(
+        card=pinned.card, files=pinned.files, target=target, context=context
+    )
+    if result is None:
+        raise UnsupportedError(
+            f"no installed plugin publishes to {target!r} (oci://... needs polyhub-oci)"
+        )
+    return str(result)

@@ -1,0 +1,1 @@
+"""polyhub-oci: OCI registries as a model source, a push target and a blob tier."""

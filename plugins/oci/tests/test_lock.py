@@ -1,0 +1,127 @@
+"""Lock files and bundles: pin a set of models, carry it to a machine with no network."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import numpy as np
+import polyhub
+import pytest
+from polyhub.cli import main
+from polyhub.lockfile import LockMismatchError
+
+from .conftest import Hub, _git
+
+ONNX = "onnx:tiny-mlp?opset=17"
+MS = "mindspore:mindspore/2.10/tiny_ckpt?hub={hub}"
+
+
+def _ort(session: object) -> np.ndarray:
+    feeds = {
+        i.name: np.ones([d if isinstance(d, int) else 1 for d in i.shape], np.float32)
+        for i in session.get_inputs()
+    }  # type: ignore[attr-defined]
+    return session.run(None, feeds)[0]  # type: ignore[attr-defined]
+
+
+def _ms(net: object) -> np.ndarray:
+    import mindspore
+
+    return net(mindspore.Tensor(np.ones((1, 4), np.float32))).asnumpy()  # type: ignore[operator]
+
+
+def test_lock_bundle_unbundle_offline(
+    onnx_hub: Hub,
+    mindspore_hub: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hub, repo = mindspore_hub
+    ms = MS.format(hub=hub)
+    lock = tmp_path / "polyhub.lock"
+    assert main(["lock", ONNX, ms, "-o", str(lock)]) == 0
+    data = json.loads(lock.read_text())
+    by_address = {m["address"]: m for m in data["models"]}
+    assert by_address[ms]["code"]["commit"] == _git(repo, "rev-parse", "HEAD")
+    assert by_address[ms]["code"]["revision"] == "main"
+    for model in data["models"]:
+        for asset in model["assets"]:
+            assert len(asset["sha256"]) == 64 and asset["size"] > 0 and asset["url"]
+    expected_onnx = _ort(polyhub.load(ONNX, device="cpu", lock=lock))
+    expected_ms = _ms(polyhub.load(ms, device="cpu", trust_repo=True, lock=lock))
+
+    assert main(["sync", str(lock)]) == 0
+    bundle = tmp_path / "models.tar"
+    assert main(["bundle", str(lock), "-o", str(bundle)]) == 0
+
+    # The air-gapped machine: an empty home, no network at all.
+    onnx_hub.server.shutdown()
+    import shutil
+
+    shutil.rmtree(repo)
+    polyhub.set_dir(tmp_path / "airgap")
+    monkeypatch.setenv("POLYHUB_OFFLINE", "1")
+
+    def no_socket(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a socket was opened on the air-gapped machine")
+
+    monkeypatch.setattr(socket.socket, "connect", no_socket)
+    capsys.readouterr()
+    assert main(["unbundle", str(bundle)]) == 0
+    local_lock = Path(capsys.readouterr().out.strip())
+    assert local_lock.is_file()
+    np.testing.assert_allclose(
+        _ort(polyhub.load(ONNX, device="cpu", lock=local_lock)), expected_onnx
+    )
+    np.testing.assert_allclose(
+        _ms(polyhub.load(ms, device="cpu", trust_repo=True, lock=local_lock)),
+        expected_ms,
+        rtol=1e-6,
+    )
+
+
+def test_lock_refuses_a_changed_model(onnx_hub: Hub, tmp_path: Path) -> None:
+    from polyhub_onnx.demo import HubModel, demo_models, tiny_mlp, write_hub
+
+    lock = tmp_path / "polyhub.lock"
+    assert main(["lock", ONNX, "-o", str(lock)]) == 0
+    # The hub republishes the same name with other weights.
+    others = [m for m in demo_models() if m.name != "tiny-mlp"]
+    write_hub(onnx_hub.root, [HubModel("tiny-mlp", tiny_mlp(17, seed=5), ("demo",)), *others])
+    polyhub.set_dir(tmp_path / "fresh")
+    with pytest.raises(LockMismatchError, match="sha256"):
+        polyhub.load(ONNX, device="cpu", lock=lock)
+    with pytest.raises(LockMismatchError, match="not in the lock file"):
+        polyhub.load("onnx:add-relu", device="cpu", lock=lock)
+    # Without the lock the new model loads: the refusal is the lock's doing.
+    polyhub.load(ONNX, device="cpu")
+
+
+def test_lock_pins_the_code_commit(mindspore_hub: tuple[Path, Path], tmp_path: Path) -> None:
+    hub, repo = mindspore_hub
+    ms = MS.format(hub=hub)
+    lock = tmp_path / "polyhub.lock"
+    assert main(["lock", ms, "-o", str(lock)]) == 0
+    locked = json.loads(lock.read_text())["models"][0]["code"]["commit"]
+    # The branch moves on: a new commit that breaks the network.
+    (repo / "mindspore_hub_conf.py").write_text(
+        "def create_network(name, *a, **k):\n    raise RuntimeError('moved')\n"
+    )
+    _git(repo, "commit", "-qam", "moved")
+    polyhub.set_dir(tmp_path / "fresh")
+    # The locked commit runs (the moved one would raise RuntimeError('moved')).
+    net = polyhub.load(ms, device="cpu", trust_repo=True, lock=lock)
+    assert _ms(net).ndim == 2
+    with pytest.raises(RuntimeError, match="moved"):
+        polyhub.load(ms, device="cpu", trust_repo=True, force_reload=True)
+    card = polyhub.info(ms)
+    assert card.code is not None
+    from polyhub import Context
+    from polyhub.lockfile import apply_lock, read
+
+    assert (
+        apply_lock(card, read(lock), Context.from_environment(), address=ms).code.revision == locked
+    )  # type: ignore[union-attr]
