@@ -41,7 +41,7 @@ from .paths import UnsafePathError, safe_join
 
 __all__ = ["BlobInfo", "Cache"]
 
-log = logging.getLogger("polyhub")
+log = logging.getLogger(__name__)
 
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -60,6 +60,13 @@ def file_sha256(path: Path) -> str:
         while block := f.read(1 << 20):
             h.update(block)
     return h.hexdigest()
+
+
+def _label(url: str, blob: Path) -> str:
+    """The file's own name for its progress bar (the blob's is a hash nobody recognises)."""
+    from urllib.parse import unquote, urlparse
+
+    return Path(unquote(urlparse(url).path)).name or blob.name[:12]
 
 
 @dataclass(frozen=True)
@@ -93,17 +100,23 @@ class Cache:
         return self.root / "extracted" / _key(key)
 
     @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
-        """Hold the download lock for ``key``; waits are bounded and logged."""
+    def lock(self, key: str, *, what: str = "") -> Iterator[None]:
+        """Hold the download lock for ``key``; waits are bounded and logged.
+
+        ``what`` (a URL) names the download in the message a wait logs.
+        """
         self.ensure()
         locks = self.root / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         path = locks / f"{key}.lock"
         lock = filelock.FileLock(str(path), mode=umask_mode(0o666))
         deadline = time.monotonic() + self.config.lock_timeout
+        waited = False
         while True:
             try:
-                lock.acquire(timeout=min(10.0, max(0.1, deadline - time.monotonic())))
+                # A first short try, so a wait is announced at once, not after 10 s of silence.
+                timeout = 0.2 if not waited else min(10.0, deadline - time.monotonic())
+                lock.acquire(timeout=max(0.1, timeout))
                 break
             except filelock.Timeout:
                 if time.monotonic() >= deadline:
@@ -111,7 +124,13 @@ class Cache:
                         f"gave up waiting {self.config.lock_timeout:.0f}s for the lock {path}; "
                         "another process is downloading the same file (POLYHUB_LOCK_TIMEOUT)"
                     ) from None
-                log.info("still waiting for the lock %s", path)
+                log.info(
+                    "%s for another process to finish downloading %s (lock %s)",
+                    "still waiting" if waited else "waiting",
+                    what or key,
+                    path,
+                )
+                waited = True
         try:
             yield
         finally:
@@ -160,7 +179,7 @@ class Cache:
             return blob
         if self.config.offline and not is_local(url):
             raise self._offline_error(f"{original_url} (sha256 {sha256})")
-        with self.lock(sha256):
+        with self.lock(sha256, what=original_url):
             if not self.config.force_reload and self._usable(blob, sha256, size):
                 self._link_view(view, blob)
                 return blob
@@ -182,7 +201,12 @@ class Cache:
                     os.rename(partial, mine)
             try:
                 got = stream_to_file(
-                    url, mine, self.config, size=size, resumable=resumable, name=blob.name[:12]
+                    url,
+                    mine,
+                    self.config,
+                    size=size,
+                    resumable=resumable,
+                    name=_label(original_url, blob),
                 )
             except BaseException:
                 if resumable and mine.exists() and mine.stat().st_size > 0:
@@ -231,7 +255,7 @@ class Cache:
                 return blob
         if self.config.offline and not is_local(url):
             raise self._offline_error(original_url)
-        with self.lock(_key(original_url)):
+        with self.lock(_key(original_url), what=original_url):
             mine = self._scratch(f"url-{_key(original_url)}")
             try:
                 got: Downloaded = stream_to_file(

@@ -33,7 +33,7 @@ from .lfs import MAX_POINTER, check_body_head
 
 __all__ = ["Downloaded", "fetch_bytes", "is_local", "local_path", "stream_to_file"]
 
-log = logging.getLogger("polyhub")
+log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Faults worth a retry: refused or reset connections, timeouts, bodies cut short.
@@ -124,7 +124,11 @@ def fetch_bytes(
                 )
                 if resp.status_code in RETRY_STATUSES and attempt < config.retries:
                     attempt += 1
-                    sleep(backoff(attempt, config, _retry_after(resp)))
+                    wait = backoff(attempt, config, _retry_after(resp))
+                    log.info(
+                        "GET %s: HTTP %s, retry %d in %.1fs", url, resp.status_code, attempt, wait
+                    )
+                    sleep(wait)
                     continue
                 if resp.status_code not in (200, 304):
                     raise _http_error(url, resp.status_code, resp.reason)
@@ -135,7 +139,9 @@ def fetch_bytes(
                     raise DownloadError(
                         f"GET {url} failed after {attempt} tries: {exc}", url=url
                     ) from exc
-                sleep(backoff(attempt, config))
+                wait = backoff(attempt, config)
+                log.info("GET %s failed (%s); retry %d in %.1fs", url, exc, attempt, wait)
+                sleep(wait)
 
 
 @dataclass

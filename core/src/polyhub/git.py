@@ -28,7 +28,7 @@ from .errors import DownloadError, OfflineError, RevisionNotFoundError, Unsuppor
 
 __all__ = ["Checkout", "checkout", "repo_id_from_url"]
 
-log = logging.getLogger("polyhub")
+log = logging.getLogger(__name__)
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _SCP = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")

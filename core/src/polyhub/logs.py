@@ -1,0 +1,100 @@
+"""Logging: where polyhub's messages go, and how loud they are.
+
+The library logs through :mod:`logging`, one logger per module under the
+``polyhub`` logger (plugins use ``polyhub.<scheme>``). As a library it prints
+nothing on its own: the ``polyhub`` logger has a :class:`logging.NullHandler`,
+and the application decides. Two ways to see the messages:
+
+- ``POLYHUB_LOG_LEVEL=INFO`` (or ``DEBUG``, ``WARNING``, ``ERROR``, a number):
+  polyhub adds one stderr handler at that level when it is imported;
+- the ``polyhub`` command shows INFO and above (retries, waits for another
+  process's download), ``-q`` only warnings and errors, ``-v`` everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+__all__ = ["LOG_LEVEL_ENV", "configure", "configure_from_env", "level_from_env", "parse_level"]
+
+LOG_LEVEL_ENV = "POLYHUB_LOG_LEVEL"
+
+_HANDLER_NAME = "polyhub-stderr"
+
+
+def parse_level(text: str) -> int:
+    """A level name (any case) or number; raises :class:`~polyhub.PolyhubError` for anything else."""
+    from .errors import PolyhubError
+
+    value = text.strip()
+    if value.lstrip("-").isdigit():
+        return int(value)
+    level = logging.getLevelName(value.upper())
+    if isinstance(level, int):
+        return level
+    raise PolyhubError(
+        f"{LOG_LEVEL_ENV}={text!r} is not a log level: use DEBUG, INFO, WARNING, ERROR or a number"
+    )
+
+
+def level_from_env() -> int | None:
+    """The level ``POLYHUB_LOG_LEVEL`` asks for, or ``None`` when it is unset or empty."""
+    raw = os.environ.get(LOG_LEVEL_ENV, "")
+    return parse_level(raw) if raw.strip() else None
+
+
+class _Formatter(logging.Formatter):
+    # "polyhub: message" for information, "polyhub: warning: message" for the rest,
+    # as the command line prints its errors.
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.exc_info and record.levelno <= logging.DEBUG:
+            text += "\n" + self.formatException(record.exc_info)
+        if record.levelno >= logging.WARNING:
+            return f"polyhub: {record.levelname.lower()}: {text}"
+        if record.levelno <= logging.DEBUG:
+            return f"polyhub: debug: [{record.name}] {text}"
+        return f"polyhub: {text}"
+
+
+def configure(level: int) -> None:
+    """Send polyhub's records of ``level`` and above to stderr (once; later calls change the level)."""
+    logger = logging.getLogger("polyhub")
+    logger.setLevel(level)
+    for handler in logger.handlers:
+        if handler.get_name() == _HANDLER_NAME:
+            handler.setLevel(level)
+            return
+    # sys.stderr is looked up at each record, so a replaced one (pytest's capture,
+    # a redirect) still receives them.
+    handler = _StderrHandler()
+    handler.set_name(_HANDLER_NAME)
+    handler.setLevel(level)
+    handler.setFormatter(_Formatter())
+    logger.addHandler(handler)
+
+
+class _StderrHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def configure_from_env() -> None:
+    """Apply ``POLYHUB_LOG_LEVEL`` at import; a bad value is reported, never fatal to an import."""
+    import warnings
+
+    from .errors import PolyhubError, PolyhubWarning
+
+    try:
+        level = level_from_env()
+    except PolyhubError as exc:
+        warnings.warn(str(exc), PolyhubWarning, stacklevel=3)
+        return
+    if level is not None:
+        configure(level)
