@@ -86,15 +86,16 @@ class _StderrHandler(logging.Handler):
 
 
 def configure_from_env() -> None:
-    """Apply ``POLYHUB_LOG_LEVEL`` at import; a bad value is reported, never fatal to an import."""
-    import warnings
+    """Apply ``POLYHUB_LOG_LEVEL`` at import.
 
-    from .errors import PolyhubError, PolyhubWarning
+    A value that is no level is ignored here: an import must not fail or print over
+    it. The ``polyhub`` command reports it as a usage error.
+    """
+    from .errors import PolyhubError
 
     try:
         level = level_from_env()
-    except PolyhubError as exc:
-        warnings.warn(str(exc), PolyhubWarning, stacklevel=3)
+    except PolyhubError:
         return
     if level is not None:
         configure(level)

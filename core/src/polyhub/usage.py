@@ -74,7 +74,10 @@ def _walk(path: Path) -> Iterator[os.stat_result]:
 def _measure(path: Path, seen: set[tuple[int, int]]) -> tuple[int, float]:
     size, last = 0, 0.0
     for st in _walk(path):
-        last = max(last, st.st_atime, st.st_mtime)
+        # Listing a folder (as this scan does) updates its access time: only a file
+        # being read counts as a use.
+        used = st.st_mtime if stat.S_ISDIR(st.st_mode) else max(st.st_atime, st.st_mtime)
+        last = max(last, used)
         key = (st.st_dev, st.st_ino)
         if key in seen:
             continue
