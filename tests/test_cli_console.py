@@ -371,9 +371,7 @@ def test_download_local_dir_copies_files_under_their_names(
     assert blob.exists() and blob.stat().st_ino != placed.stat().st_ino  # a copy, not a link
     assert [p.name for p in dest.iterdir()] == ["tiny-mlp-17.onnx"]  # no temporary left
 
-    done = run(
-        "download", "onnx:tiny-mlp", "--with-test-data", "--local-dir", str(dest), env=env
-    )
+    done = run("download", "onnx:tiny-mlp", "--with-test-data", "--local-dir", str(dest), env=env)
     assert done.returncode == 0, done.stderr
     assert (dest / "tiny-mlp-17" / "test_data_set_0" / "input_0.pb").is_file()
     assert not list(dest.rglob(".polyhub-complete"))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "iter_commands", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -684,7 +684,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _iter_commands(
+def iter_commands(
     parser: argparse.ArgumentParser,
 ) -> Iterator[tuple[str, argparse.ArgumentParser]]:
     """(``"cache ls"``, its parser) for every command and sub-command, depth first."""
@@ -693,7 +693,7 @@ def _iter_commands(
             for name, sub in action.choices.items():
                 prefix = sub.prog.split(" ", 1)[1] if " " in sub.prog else name
                 yield prefix, sub
-                yield from _iter_commands(sub)
+                yield from iter_commands(sub)
 
 
 if __name__ == "__main__":
