@@ -420,7 +420,7 @@ def test_trust_ls_labels_every_origin(env: dict[str, str]) -> None:
     assert run("trust", "add", "github.com/acme/models", env=env).returncode == 0
     done = run("trust", "ls", env={**env, "POLYHUB_TRUSTED_REPOS": "example.org/team/"}, timeout=60)
     lines = [line.split() for line in done.stdout.splitlines()]
-    assert ["github.com/acme/models", "trust", "list"] == lines[0][:3]
+    assert lines[0][:3] == ["github.com/acme/models", "trust", "list"]
     assert ["example.org/team/", "POLYHUB_TRUSTED_REPOS"] in lines
     try:
         import polyhub_megengine  # noqa: F401
