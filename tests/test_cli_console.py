@@ -436,3 +436,40 @@ def test_untrusted_refusal_names_the_flag(tmp_path: Path, env: dict[str, str]) -
     assert done.returncode == 1, done.stderr
     assert "UntrustedError" in done.stderr and "pass --trust-repo" in done.stderr
     assert "trust_repo=True" not in done.stderr and "Traceback" not in done.stderr
+
+
+# -- framework noise -------------------------------------------------------------------
+
+
+def test_native_stderr_goes_to_the_debug_log(env: dict[str, str]) -> None:
+    code = (
+        "import logging, os, sys\n"
+        "from polyhub.logs import capture_framework_output, configure, framework_output\n"
+        "configure(int(sys.argv[1]))\n"
+        "capture_framework_output(True)\n"
+        "with framework_output('polyhub.fake'):\n"
+        "    os.write(2, b'info: + banner from C +\\n')\n"
+        "print('done')\n"
+    )
+    for level, shown in ((20, False), (10, True)):
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(level)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert done.stdout == "done\n"
+        expected = "polyhub: debug: [polyhub.fake] info: + banner from C +\n" if shown else ""
+        assert done.stderr == expected
+
+
+@pytest.mark.slow
+def test_demo_keeps_framework_chatter_out(tmp_path: Path, env: dict[str, str]) -> None:
+    # Without a CUDA driver MegEngine prints a five-line banner from C++ at its first
+    # device probe (`polyhub -v demo` shows it); a plain run's stderr stays empty.
+    pytest.importorskip("polyhub_megengine", reason="polyhub-megengine is not installed")
+    pytest.importorskip("megengine", reason="MegEngine is not installed")
+    quiet = run("demo", env={**env, "POLYHUB_HOME": str(tmp_path / "b")}, timeout=300)
+    assert quiet.returncode == 0 and "all loads succeeded" in quiet.stdout
+    assert quiet.stderr == "", quiet.stderr

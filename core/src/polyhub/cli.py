@@ -599,7 +599,7 @@ class _Session:
     def __enter__(self) -> None:
         import warnings
 
-        from .logs import configure
+        from .logs import capture_framework_output, configure
 
         logger = logging.getLogger("polyhub")
         self._saved = (logger.level, list(logger.handlers), warnings.showwarning)
@@ -608,11 +608,15 @@ class _Session:
             for key, value in _QUIET_FRAMEWORKS.items():
                 os.environ.setdefault(key, value)
         configure(_level(self.verbose, self.quiet))
+        self._captured = capture_framework_output(not self.verbose)
         warnings.showwarning = _warning_printer(self.verbose > 0)
 
     def __exit__(self, *exc: object) -> None:
         import warnings
 
+        from .logs import capture_framework_output
+
+        capture_framework_output(self._captured)
         logger = logging.getLogger("polyhub")
         logger.setLevel(self._saved[0])
         logger.handlers[:] = self._saved[1]

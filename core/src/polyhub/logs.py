@@ -13,11 +13,22 @@ and the application decides. Two ways to see the messages:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
 
-__all__ = ["LOG_LEVEL_ENV", "configure", "configure_from_env", "level_from_env", "parse_level"]
+__all__ = [
+    "LOG_LEVEL_ENV",
+    "capture_framework_output",
+    "configure",
+    "configure_from_env",
+    "framework_output",
+    "level_from_env",
+    "parse_level",
+]
 
 LOG_LEVEL_ENV = "POLYHUB_LOG_LEVEL"
 
@@ -99,3 +110,50 @@ def configure_from_env() -> None:
         return
     if level is not None:
         configure(level)
+
+
+_capture = False
+
+
+def capture_framework_output(on: bool) -> bool:
+    """Turn :func:`framework_output` on or off for this process; returns the previous setting.
+
+    The ``polyhub`` command turns it on unless ``-v``; a library user's process keeps
+    the frameworks' messages as the frameworks print them.
+    """
+    global _capture
+    previous, _capture = _capture, on
+    return previous
+
+
+@contextlib.contextmanager
+def framework_output(logger: str) -> Iterator[None]:
+    """Send what native code writes to stderr during the block to ``logger`` at DEBUG.
+
+    For a framework's C++ start-up chatter (MegEngine's CUDA banner, written with
+    ``fprintf(stderr)`` by its CUDA stub, which no setting silences). A no-op unless
+    :func:`capture_framework_output` turned it on. File descriptor 2 is the process's,
+    so anything another thread writes meanwhile is caught too: keep the block short
+    (an import, a device probe).
+    """
+    if not _capture:
+        yield
+        return
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace")
+            log = logging.getLogger(logger)
+            for line in text.splitlines():
+                if line.strip():
+                    log.debug("%s", line)
