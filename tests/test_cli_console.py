@@ -163,7 +163,7 @@ def test_retries_show_at_the_default_level_and_q_hides_them(
     assert f"polyhub: GET {served_onnx_hub.url(model)}: HTTP 503, retry 1" in done.stderr
 
     served_onnx_hub.script(model, ("status", 503))
-    done = run("-q", "download", "onnx:tiny-mlp", "--force-reload", env=env)
+    done = run("download", "onnx:tiny-mlp", "--force-reload", "-q", env=env)
     assert done.returncode == 0 and "retry" not in done.stderr, done.stderr
     served_onnx_hub.script(model, ("status", 503))
     quiet_env = {**env, "POLYHUB_LOG_LEVEL": "warning"}

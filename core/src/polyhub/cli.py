@@ -160,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("conformance", help="run the conformance kit against an installed plugin")
     s.add_argument("plugin", nargs="?", help="the plugin's name; all when omitted")
     s.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
+    # -v/-q also after the command (`polyhub download X -v`), as pip and git take them;
+    # SUPPRESS keeps a command that does not repeat them from resetting the global ones.
+    for name, command in iter_commands(p):
+        if name != "conformance":  # its -v/-q belong to pytest
+            command.add_argument(
+                "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="as polyhub -v"
+            )
+            command.add_argument(
+                "-q", "--quiet", action="count", default=argparse.SUPPRESS, help="as polyhub -q"
+            )
     return p
 
 
