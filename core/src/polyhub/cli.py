@@ -489,7 +489,10 @@ def _cache_prune(cache: Any, older_than: str | None, *, dry_run: bool) -> int:
         ]
     for item in stale:
         if not dry_run:
-            remove_item(item)
+            if item.kind == "blob":
+                cache.remove(item.path.name)  # the cache drops what it keeps about the blob
+            else:
+                remove_item(item)
         print(f"{verb} {item.kind} {item.path}")
     # Temporary and partial files (and links left dangling) are the cache's own business.
     tmp_age = 3600.0 if age is None else min(age, 3600.0)

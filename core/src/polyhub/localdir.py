@@ -27,8 +27,8 @@ def _copy_atomic(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
+        # copyfile, not copy: the cache's files are read-only, the user's copy need not be.
         shutil.copyfile(src, tmp)
-        shutil.copymode(src, tmp)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -134,7 +134,7 @@ def _candidates(home: Path) -> Iterator[tuple[str, Path, str]]:
         elif name == "tmp":
             for path in _children(top):
                 yield "temporary", path, path.name
-        elif name in ("index", "urls", "locks", "views"):
+        elif name in ("index", "urls", "locks", "views", "stat"):
             yield name, top, name
         elif top.is_dir():
             # Folders a plugin keeps for itself (e.g. mindspore/ for its links).
