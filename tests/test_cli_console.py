@@ -414,6 +414,11 @@ def test_trust_add_validates_and_says_what_it_matches(env: dict[str, str]) -> No
     assert done.stdout.startswith("trusted github.com/acme/models: ")
     done = run("trust", "add", "gitee.com/acme/", env=env)
     assert "every repository under gitee.com/acme/" in done.stdout
+    commit = "A" * 40  # one commit only, the form a refusal for a commit on no branch names
+    done = run("trust", "add", f"github.com/Acme/Other@{commit}", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"trusted github.com/acme/other@{commit.lower()}: ")
+    usage_error(run("trust", "add", "github.com/acme/other@abc1234", env=env), "40-digit")
 
 
 def test_trust_ls_labels_every_origin(env: dict[str, str]) -> None:

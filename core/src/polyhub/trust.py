@@ -106,6 +106,14 @@ def to_repo_id(text: str) -> str:
     value = text.strip()
     if not value:
         raise ValueError("an empty repo id; expected host/owner/name, e.g. github.com/acme/models")
+    pinned = re.fullmatch(r"(?P<repo>[^@]+/[^@/]+)@(?P<commit>[0-9a-fA-F]+)", value)
+    if pinned and "://" not in value:
+        # One commit of a repository (one on no branch or tag must be trusted by name).
+        if len(pinned["commit"]) != 40:
+            raise ValueError(
+                f"{text!r}: name the commit by its full 40-digit id, as the refusal printed it"
+            )
+        return f"{to_repo_id(pinned['repo'])}@{pinned['commit'].lower()}"
     if value.startswith("file://"):
         return repo_id_from_url(value)
     if "://" in value or re.match(r"^[^/@]+@[^/:]+:", value):
@@ -138,6 +146,9 @@ def describe(repo_id: str) -> str:
     """What trusting ``repo_id`` covers, in words."""
     if repo_id.startswith("file://"):
         return f"code of the local repository at {repo_id.removeprefix('file://')} may run"
+    if "@" in repo_id and not repo_id.startswith("file://"):
+        repo, commit = repo_id.rsplit("@", 1)
+        return f"code of {repo} at commit {commit} only may run"
     if repo_id.endswith("/"):
         return f"code of every repository under {repo_id} may run, at any branch or commit"
     return f"code of the repository {repo_id} (any branch, tag or commit) may run"
