@@ -8,6 +8,8 @@ Plugins need only :data:`hookimpl` and the value types re-exported here.
 
 from __future__ import annotations
 
+import logging as _logging
+
 from .address import Address, AddressError, parse_address
 from .api import download, help, info, list_models, list_plugins, load, plan, validate
 from .card import Asset, CodeRef, IOPort, ModelCard
@@ -33,11 +35,16 @@ from .errors import (
 )
 from .git import Checkout, repo_id_from_url
 from .loading import LoadRequest, Plan
+from .logs import configure_from_env as _configure_logging_from_env
 from .plugins import PluginRecord, hookimpl
 from .registry import FormatInfo, RuntimeInfo, SourceInfo
 from .validation import Problem
 
 __version__ = "0.1.0"
+
+# A library prints nothing unless asked: the application (or POLYHUB_LOG_LEVEL) decides.
+_logging.getLogger("polyhub").addHandler(_logging.NullHandler())
+_configure_logging_from_env()
 
 __all__ = [
     "Address",

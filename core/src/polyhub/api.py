@@ -30,7 +30,7 @@ __all__ = [
     "validate",
 ]
 
-log = logging.getLogger("polyhub")
+log = logging.getLogger(__name__)
 
 # Keywords the core consumes itself; never passed on to sources' models.
 CORE_OPTIONS = ("device", "runtime", "offline", "trust_repo", "force_reload", "verify")

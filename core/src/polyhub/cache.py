@@ -73,7 +73,7 @@ from .redact import redact_url
 
 __all__ = ["BlobInfo", "Cache"]
 
-log = logging.getLogger("polyhub")
+log = logging.getLogger(__name__)
 
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -140,6 +140,13 @@ class BlobTier(Protocol):
     def stored(self, url: str, sha256: str, size: int, path: Path) -> None: ...
 
 
+def _label(url: str, blob: Path) -> str:
+    """The file's own name for its progress bar (the blob's is a hash nobody recognises)."""
+    from urllib.parse import unquote, urlparse
+
+    return Path(unquote(urlparse(url).path)).name or blob.name[:12]
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     """A cached blob, as ``polyhub cache ls`` shows it."""
@@ -203,8 +210,11 @@ class Cache:
         return self.root / "extracted" / _key(key)
 
     @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
-        """Hold the download lock for ``key``; waits are bounded and logged."""
+    def lock(self, key: str, *, what: str = "") -> Iterator[None]:
+        """Hold the download lock for ``key``; waits are bounded and logged.
+
+        ``what`` (a URL) names the download in the message a wait logs.
+        """
         self.ensure()
         locks = self.root / "locks"
         path = locks / f"{key}.lock"
@@ -214,9 +224,12 @@ class Cache:
         except OSError as exc:
             raise self.write_error(exc, path) from exc
         deadline = time.monotonic() + self.config.lock_timeout
+        waited = False
         while True:
             try:
-                lock.acquire(timeout=min(10.0, max(0.1, deadline - time.monotonic())))
+                # A first short try, so a wait is announced at once, not after 10 s of silence.
+                timeout = 0.2 if not waited else min(10.0, deadline - time.monotonic())
+                lock.acquire(timeout=max(0.1, timeout))
                 break
             except filelock.Timeout:
                 if time.monotonic() >= deadline:
@@ -224,7 +237,13 @@ class Cache:
                         f"gave up waiting {self.config.lock_timeout:.0f}s for the lock {path}; "
                         "another process is downloading the same file (POLYHUB_LOCK_TIMEOUT)"
                     ) from None
-                log.info("still waiting for the lock %s", path)
+                log.info(
+                    "%s for another process to finish downloading %s (lock %s)",
+                    "still waiting" if waited else "waiting",
+                    what or key,
+                    path,
+                )
+                waited = True
             except OSError as exc:
                 raise self.write_error(exc, path) from exc
         try:
@@ -341,7 +360,7 @@ class Cache:
             return blob
         if self.config.offline and not is_local(url):
             raise self._unusable_offline(original_url, sha256, blob, problem)
-        with self.lock(sha256):
+        with self.lock(sha256, what=original_url):
             if not self.config.force_reload and self._problem(blob, sha256, size) is None:
                 self._link_view(view, blob)
                 return blob
@@ -416,7 +435,7 @@ class Cache:
             with self._scratch(sha256, resume=resumable and not fresh_start) as mine:
                 try:
                     got = self._stream(
-                        url, mine, size=size, resumable=resumable, name=blob.name[:12]
+                        url, mine, size=size, resumable=resumable, name=_label(original_url, blob)
                     )
                 except BaseException:
                     self._keep_partial(mine, sha256, resumable)
@@ -557,7 +576,7 @@ class Cache:
         if self.config.offline and not is_local(url):
             raise self._offline_error(original_url)
         with (
-            self.lock(_key(original_url)),
+            self.lock(_key(original_url), what=original_url),
             self._scratch(f"url-{_key(original_url)}", resume=False) as mine,
         ):
             try:

@@ -1,15 +1,32 @@
-"""The ``polyhub`` command line. Exit codes: 0 ok, 1 a check or load failed, 2 usage error."""
+"""The ``polyhub`` command line.
+
+Exit codes: 0 ok, 1 a check or a load failed, 2 a usage error (bad arguments,
+a bad address or option), 130 interrupted, 141 the reader of its output went
+away (``polyhub list | head``), as a shell tool killed by SIGPIPE.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main"]
+__all__ = ["build_parser", "iter_commands", "main"]
+
+log = logging.getLogger(__name__)
+
+# Start-up chatter of the frameworks (MegEngine's logger, MindSpore's glog and its
+# Ascend probe) that a user of the command did not ask for; -v lets it through.
+_QUIET_FRAMEWORKS = {"MEGENGINE_LOGGING_LEVEL": "ERROR", "GLOG_v": "3"}
+
+
+class UsageError(Exception):
+    """A mistake in the command line itself: reported in one line, exit status 2."""
 
 
 def _options(pairs: Sequence[str]) -> dict[str, Any]:
@@ -18,9 +35,9 @@ def _options(pairs: Sequence[str]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"polyhub: error: option {pair!r} is not KEY=VALUE")
-        result[key] = _coerce(value)
+        if not sep or not key.strip():
+            raise UsageError(f"option {pair!r} is not KEY=VALUE (e.g. -O opset=8)")
+        result[key.strip()] = _coerce(value)
     return result
 
 
@@ -30,61 +47,101 @@ _VERIFY_HELP = (
 )
 
 
-def _parser() -> argparse.ArgumentParser:
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        version = metadata.version("polyhub")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        from . import __version__ as version
+    return f"polyhub {version} (Python {sys.version.split()[0]})"
+
+
+def _add_options(
+    s: argparse.ArgumentParser, text: str = "an address option or model argument"
+) -> None:
+    s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE", help=text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``polyhub``; the CLI reference in the docs is generated from it."""
     p = argparse.ArgumentParser(
         prog="polyhub",
         description="Load pre-trained models from any model hub into any runtime.",
+        epilog="Exit codes: 0 ok, 1 a check or load failed, 2 usage error. "
+        "POLYHUB_* environment variables configure the cache, network and trust.",
+    )
+    p.add_argument("--version", action="version", version=_version())
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say more: debug messages, and the frameworks' own start-up logs",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=0,
+        help="say less: only warnings (-qq: only errors)",
     )
     p.add_argument("--offline", action="store_true", default=None, help="never touch the network")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("list", help="list models of one source or of all")
-    s.add_argument("scheme", nargs="?")
+    s.add_argument("scheme", nargs="?", help="the source (onnx, mindspore, ...); all when omitted")
     s.add_argument("--tag", action="append", dest="tags", help="keep models with any of these tags")
     s.add_argument("--model", help="keep models with this name (case-insensitive)")
-    s.add_argument(
-        "-O", "--option", action="append", default=[], metavar="KEY=VALUE", help="a source filter"
-    )
-    s.add_argument("--json", action="store_true")
+    _add_options(s, "a filter of the source (e.g. hub=URL, opset=8)")
+    s.add_argument("--json", action="store_true", help="print the cards as JSON")
 
-    for name, text in (
-        ("info", "describe a model without downloading it"),
-        ("help", "a model's help text"),
-    ):
-        s = sub.add_parser(name, help=text)
-        s.add_argument("address")
-        s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE")
-        if name == "info":
-            s.add_argument("--json", action="store_true")
+    s = sub.add_parser("info", help="describe a model without downloading it")
+    s.add_argument("address", help="scheme:path[@revision][?key=value...]")
+    _add_options(s)
+    s.add_argument("--json", action="store_true", help="print the card as JSON")
+
+    s = sub.add_parser("help", help="a model's help text")
+    s.add_argument("address", help="scheme:path[@revision][?key=value...]")
+    _add_options(s)
 
     s = sub.add_parser("download", help="download and verify a model into the cache")
-    s.add_argument("address")
+    s.add_argument("address", help="scheme:path[@revision][?key=value...]")
     s.add_argument(
         "--with-test-data", action="store_true", help="also fetch and extract the test data"
     )
-    s.add_argument("--device", default="auto")
-    s.add_argument("--force-reload", action="store_true")
+    s.add_argument(
+        "--local-dir",
+        type=Path,
+        metavar="DIR",
+        help="also put the files in DIR under their own names (copies, never links into the cache)",
+    )
+    s.add_argument("--device", default="auto", help="pick the file for this device")
+    s.add_argument("--force-reload", action="store_true", help="ask the hub again")
     s.add_argument("--verify", action="store_true", default=None, help=_VERIFY_HELP)
-    s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE")
+    _add_options(s)
 
     s = sub.add_parser("load", help="load a model and say what was loaded where")
-    s.add_argument("address")
-    s.add_argument("--device", default="auto")
-    s.add_argument("--runtime")
-    s.add_argument("--trust-repo", action="store_true", help="trust the model's code repository")
-    s.add_argument("--force-reload", action="store_true")
+    s.add_argument("address", help="scheme:path[@revision][?key=value...]")
+    s.add_argument("--device", default="auto", help="auto, cpu, gpu[:N] or ascend[:N]")
+    s.add_argument("--runtime", help="a runtime by name instead of the planned one")
+    s.add_argument(
+        "--trust-repo", action="store_true", help="trust the model's code repository (remembered)"
+    )
+    s.add_argument("--force-reload", action="store_true", help="ask the hub again")
     s.add_argument("--verify", action="store_true", default=None, help=_VERIFY_HELP)
-    s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE")
+    _add_options(s)
 
     s = sub.add_parser("cache", help="inspect and clean the cache")
     cs = s.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
-    cs.add_parser("ls", help="list cached files")
+    r = cs.add_parser("ls", help="everything polyhub keeps on disk, with sizes and last use")
+    r.add_argument("--json", action="store_true", help="print the items and total as JSON")
     cs.add_parser("verify", help="re-hash every cached file")
     r = cs.add_parser(
-        "rm",
-        help="remove cached files by sha256 prefix (first-seen hashes are kept: see forget)",
+        "rm", help="remove cached files by sha256 prefix (first-seen hashes are kept: see forget)"
     )
-    r.add_argument("sha256", nargs="+")
+    r.add_argument("sha256", nargs="+", help="a sha256 or a prefix of at least 8 hex digits")
+    r.add_argument("-y", "--yes", action="store_true", help="do not ask before removing")
     r = cs.add_parser(
         "forget",
         help="drop the first-seen sha256 recorded for a URL, or for every unhashed "
@@ -92,24 +149,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("target", nargs="+", metavar="URL|ADDRESS")
     r = cs.add_parser(
-        "prune",
-        help="remove stale temporary and partial files (never those of a running download)",
+        "prune", help="remove stale temporary files, and what no model used for a given age"
     )
-    r.add_argument("--dry-run", action="store_true")
-    r.add_argument("--older-than", type=float, default=3600.0, metavar="SECONDS")
+    r.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    r.add_argument(
+        "--older-than",
+        metavar="AGE",
+        help="also remove files, checkouts and extracted data unused for AGE (30d, 12h, 90m, 45s)",
+    )
 
     s = sub.add_parser("trust", help="manage repositories trusted to run code")
     ts = s.add_subparsers(dest="trust_command", required=True, metavar="ACTION")
-    ts.add_parser("ls")
-    for action in ("add", "rm"):
-        t = ts.add_parser(action)
-        t.add_argument("repo", help="a repo id (host/owner/name) or URL")
+    ts.add_parser("ls", help="trusted repositories, each with where its trust comes from")
+    for action, text in (("add", "trust a repository"), ("rm", "stop trusting a repository")):
+        t = ts.add_parser(action, help=text)
+        t.add_argument(
+            "repo", help="host/owner/name, host/owner/ for a whole owner, or the repository's URL"
+        )
 
     sub.add_parser("plugins", help="installed plugins, what they provide, and failures")
     s = sub.add_parser("validate", help="publishing checks for a card, manifest or hubconf repo")
-    s.add_argument("path", type=Path)
+    s.add_argument("path", type=Path, help="a card, manifest or repository folder")
     s = sub.add_parser("sha256", help="print the sha256 of files")
-    s.add_argument("files", nargs="+", type=Path)
+    s.add_argument("files", nargs="+", type=Path, metavar="FILE")
     sub.add_parser("demo", help="serve the embedded demo hubs on 127.0.0.1 and load from them")
     # -- beyond one machine: push, lock files, bundles (DESIGN.md section 10) --
     s = sub.add_parser("push", help="publish a model to oci://REGISTRY/REPO[:TAG]")
@@ -128,8 +190,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--lock-output", type=Path, help="where to write its lock file")
 
     s = sub.add_parser("conformance", help="run the conformance kit against an installed plugin")
-    s.add_argument("plugin", nargs="?")
-    s.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    s.add_argument("plugin", nargs="?", help="the plugin's name; all when omitted")
+    s.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
+    # -v/-q also after the command (`polyhub download X -v`), as pip and git take them;
+    # SUPPRESS keeps a command that does not repeat them from resetting the global ones.
+    for name, command in iter_commands(p):
+        if name != "conformance":  # its -v/-q belong to pytest
+            command.add_argument(
+                "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="as polyhub -v"
+            )
+            command.add_argument(
+                "-q", "--quiet", action="count", default=argparse.SUPPRESS, help="as polyhub -q"
+            )
     return p
 
 
@@ -137,6 +209,21 @@ def _card_line(card: Any) -> str:
     tags = ",".join(card.tags[:6])
     version = f" v{card.version}" if card.version else ""
     return f"{card.address}{version}  [{tags}]  {card.summary[:60]}".rstrip()
+
+
+def _calling(args: argparse.Namespace, call: Callable[[], Any]) -> Any:
+    """Run an API call; a plugin's TypeError/ValueError about ``-O`` options is a usage error."""
+    from .errors import PolyhubError
+
+    try:
+        return call()
+    except PolyhubError:
+        raise
+    except (TypeError, ValueError) as exc:
+        if not args.option:
+            raise  # not the user's doing: a bug, and its traceback helps
+        given = " ".join(f"-O {o}" for o in args.option)
+        raise UsageError(f"{given}: {exc}") from None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -149,7 +236,9 @@ def _run(args: argparse.Namespace) -> int:
             filters["tags"] = args.tags
         if args.model:
             filters["model"] = args.model
-        cards = polyhub.list_models(args.scheme, offline=args.offline, **filters)
+        cards = _calling(
+            args, lambda: polyhub.list_models(args.scheme, offline=args.offline, **filters)
+        )
         if args.json:
             print(json.dumps([c.to_dict() for c in cards], indent=1, default=str))
         else:
@@ -158,32 +247,23 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{len(cards)} models", file=sys.stderr)
         return 0
     if cmd == "info":
-        card = polyhub.info(args.address, offline=args.offline, **_options(args.option))
+        options = _options(args.option)
+        card = _calling(args, lambda: polyhub.info(args.address, offline=args.offline, **options))
         data = card.to_dict()
         if args.json:
             print(json.dumps(data, indent=1, default=str))
         else:
             for key, value in data.items():
                 if value not in (None, "", [], {}):
-                    print(
-                        f"{key}: {json.dumps(value, default=str) if not isinstance(value, str) else value}"
-                    )
+                    shown = value if isinstance(value, str) else json.dumps(value, default=str)
+                    print(f"{key}: {shown}")
         return 0
     if cmd == "help":
-        print(polyhub.help(args.address, offline=args.offline, **_options(args.option)))
+        options = _options(args.option)
+        print(_calling(args, lambda: polyhub.help(args.address, offline=args.offline, **options)))
         return 0
     if cmd == "download":
-        path = polyhub.download(
-            args.address,
-            with_test_data=args.with_test_data,
-            device=args.device,
-            offline=args.offline,
-            force_reload=args.force_reload,
-            verify=args.verify,
-            **_options(args.option),
-        )
-        print(path)
-        return 0
+        return _download(args)
     if cmd == "load":
         return _load(args)
     if cmd == "cache":
@@ -202,11 +282,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 1 if problems else 0
     if cmd == "sha256":
-        from .cache import file_sha256
-
-        for f in args.files:
-            print(f"{file_sha256(f)}  {f}")
-        return 0
+        return _sha256(args.files)
     if cmd == "demo":
         from .demo import run_demo
 
@@ -217,11 +293,9 @@ def _run(args: argparse.Namespace) -> int:
         try:
             from polyhub_conformance.runner import main as run_kit  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
-            print(
-                "polyhub: the conformance kit is not installed (pip install polyhub-conformance)",
-                file=sys.stderr,
-            )
-            return 2
+            raise UsageError(
+                "the conformance kit is not installed (pip install polyhub-conformance)"
+            ) from None
         return int(run_kit(args.plugin, list(args.pytest_args or [])))
     raise AssertionError(cmd)
 
@@ -251,18 +325,87 @@ def _fleet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sha256(files: Sequence[Path]) -> int:
+    from .cache import file_sha256
+
+    for f in files:
+        if f.is_dir():
+            raise UsageError(f"{f} is a folder; sha256 hashes files")
+        if not f.exists():
+            raise UsageError(f"{f}: no such file")
+    failed = 0
+    for f in files:
+        try:
+            print(f"{file_sha256(f)}  {f}")
+        except OSError as exc:
+            print(f"polyhub: cannot read {f}: {exc.strerror or exc}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    import polyhub
+
+    options = _options(args.option)
+    path = _calling(
+        args,
+        lambda: polyhub.download(
+            args.address,
+            with_test_data=args.with_test_data,
+            device=args.device,
+            offline=args.offline,
+            force_reload=args.force_reload,
+            verify=args.verify,
+            **options,
+        ),
+    )
+    if args.local_dir is None:
+        print(path)
+        return 0
+    from .localdir import place
+
+    name = None
+    if not path.is_dir():
+        card = polyhub.info(args.address, offline=True, **options)
+        name = _asset_name(card, path)
+    for placed in place(path, args.local_dir, name=name):
+        print(placed)
+    return 0
+
+
+def _asset_name(card: Any, path: Path) -> str:
+    """The name the hub gives the downloaded file (the cache names it by its sha256)."""
+    for asset in card.assets:
+        if asset.sha256 and asset.sha256.lower() == path.name:
+            return str(asset.name)
+    for asset in card.assets:
+        if Path(asset.name).name == path.name:
+            return str(asset.name)
+    models = [a for a in card.assets if a.role == "model"]
+    return str(models[0].name) if models else path.name
+
+
+def _how_to_trust(message: str) -> str:
+    # The library's advice names the Python argument; on the command line it is a flag.
+    return message.replace("pass trust_repo=True", "pass --trust-repo")
+
+
 def _load(args: argparse.Namespace) -> int:
     from .api import load_detailed
 
-    done = load_detailed(
-        args.address,
-        device=args.device,
-        runtime=args.runtime,
-        offline=args.offline,
-        trust_repo=True if args.trust_repo else None,
-        force_reload=args.force_reload,
-        verify=args.verify,
-        **_options(args.option),
+    options = _options(args.option)
+    done = _calling(
+        args,
+        lambda: load_detailed(
+            args.address,
+            device=args.device,
+            runtime=args.runtime,
+            offline=args.offline,
+            trust_repo=True if args.trust_repo else None,
+            force_reload=args.force_reload,
+            verify=args.verify,
+            **options,
+        ),
     )
     card, chosen, model = done.card, done.plan, done.model
     print(f"address : {card.address}")
@@ -275,11 +418,32 @@ def _load(args: argparse.Namespace) -> int:
         print(f"file    : {done.path}")
     for label, ports in (("input", card.inputs), ("output", card.outputs)):
         for port in ports:
-            print(
-                f"{label:<8}: {port.name} {list(port.shape) if port.shape else '?'} {port.type}".rstrip()
-            )
+            shape = list(port.shape) if port.shape else "?"
+            print(f"{label:<8}: {port.name} {shape} {port.type}".rstrip())
     print(f"model   : {type(model).__module__}.{type(model).__qualname__}")
     return 0
+
+
+def _human(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError(size)
+
+
+def _when(seconds: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds)) if seconds else "-"
+
+
+def _confirm(question: str) -> bool:
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _cache(args: argparse.Namespace) -> int:
@@ -289,14 +453,7 @@ def _cache(args: argparse.Namespace) -> int:
     cache = Cache(read_config())
     action = args.cache_command
     if action == "ls":
-        blobs = cache.blobs()
-        for b in blobs:
-            print(f"{b.sha256[:16]}  {b.size:>12}  {', '.join(b.views) or '-'}")
-        print(
-            f"{len(blobs)} files, {sum(b.size for b in blobs)} bytes in {cache.root}",
-            file=sys.stderr,
-        )
-        return 0
+        return _cache_ls(cache.root, as_json=args.json)
     if action == "verify":
         bad = cache.verify()
         for blob, actual in bad:
@@ -304,16 +461,11 @@ def _cache(args: argparse.Namespace) -> int:
         print(f"{len(cache.blobs())} files checked, {len(bad)} corrupt", file=sys.stderr)
         return 1 if bad else 0
     if action == "rm":
-        removed = [p for prefix in args.sha256 for p in cache.remove(prefix)]
-        for p in removed:
-            print(f"removed {p}")
-        return 0 if removed else 1
+        return _cache_rm(cache, args.sha256, yes=args.yes)
     if action == "forget":
         return _forget(cache, args.target, offline=args.offline)
     if action == "prune":
-        for p in cache.prune(older_than=args.older_than, dry_run=args.dry_run):
-            print(f"{'would remove' if args.dry_run else 'removed'} {p}")
-        return 0
+        return _cache_prune(cache, args.older_than, dry_run=args.dry_run)
     raise AssertionError(action)
 
 
@@ -340,31 +492,141 @@ def _forget(cache: Any, targets: Sequence[str], *, offline: bool | None) -> int:
     return 0 if forgotten else 1
 
 
+def _cache_ls(home: Path, *, as_json: bool) -> int:
+    from .usage import scan
+
+    usage = scan(home)
+    if as_json:
+        items = [
+            {
+                "kind": i.kind,
+                "path": str(i.path),
+                "size": i.size,
+                "last_used": i.last_used,
+                "label": i.label,
+            }
+            for i in usage.items
+        ]
+        print(json.dumps({"home": str(home), "total": usage.total, "items": items}, indent=1))
+        return 0
+    for i in usage.items:
+        print(f"{i.kind:<10} {_human(i.size):>10}  {_when(i.last_used)}  {i.label}")
+    if usage.unlisted:
+        print(f"{'folders':<10} {_human(usage.unlisted):>10}  {'':16}  the folders holding these")
+    print(
+        f"{len(usage.items)} items, {_human(usage.total)} ({usage.total} bytes on disk, "
+        f"as du -sB1) in {home}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+_MIN_PREFIX = 8
+
+
+def _cache_rm(cache: Any, prefixes: Sequence[str], *, yes: bool) -> int:
+    import re
+
+    for prefix in prefixes:
+        if not re.fullmatch(rf"[0-9a-fA-F]{{{_MIN_PREFIX},64}}", prefix):
+            raise UsageError(
+                f"{prefix!r} is not a sha256 prefix of at least {_MIN_PREFIX} hex digits "
+                "(`polyhub cache ls` shows them); a shorter one could remove files you did not mean"
+            )
+    wanted = [p.lower() for p in prefixes]
+    doomed = [b for b in cache.blobs() if any(b.sha256.startswith(p) for p in wanted)]
+    if not doomed:
+        print(f"polyhub: no cached file matches {', '.join(prefixes)}", file=sys.stderr)
+        return 1
+    for b in doomed:
+        print(f"{b.sha256}  {_human(b.size):>10}  {', '.join(b.views) or '-'}")
+    if not yes:
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise UsageError(
+                f"not removing {len(doomed)} file(s): stdin is not a terminal to ask on; "
+                "pass --yes to remove them"
+            )
+        if not _confirm(f"Remove {len(doomed)} file(s), {_human(sum(b.size for b in doomed))}?"):
+            print("polyhub: nothing removed", file=sys.stderr)
+            return 1
+    for prefix in wanted:
+        for p in cache.remove(prefix):
+            print(f"removed {p}")
+    return 0
+
+
+def _cache_prune(cache: Any, older_than: str | None, *, dry_run: bool) -> int:
+    import time
+
+    from .usage import PRUNABLE, parse_age, remove_item, scan
+
+    age: float | None = None
+    if older_than is not None:
+        try:
+            age = parse_age(older_than)
+        except ValueError as exc:
+            raise UsageError(f"--older-than: {exc}") from None
+    verb = "would remove" if dry_run else "removed"
+    stale = []
+    if age is not None:
+        now = time.time()
+        stale = [
+            i for i in scan(cache.root).items if i.kind in PRUNABLE and now - i.last_used >= age
+        ]
+    for item in stale:
+        if not dry_run:
+            if item.kind == "blob":
+                cache.remove(item.path.name)  # the cache drops what it keeps about the blob
+            else:
+                remove_item(item)
+        print(f"{verb} {item.kind} {item.path}")
+    # Temporary and partial files (and links left dangling) are the cache's own business.
+    tmp_age = 3600.0 if age is None else min(age, 3600.0)
+    for p in cache.prune(older_than=tmp_age, dry_run=dry_run):
+        print(f"{verb} {p}")
+    return 0
+
+
 def _trust(args: argparse.Namespace) -> int:
     from .config import read_config
-    from .git import repo_id_from_url
     from .trust import TrustStore
 
-    store = TrustStore(read_config())
+    config = read_config()
+    store = TrustStore(config)
     action = args.trust_command
     if action == "ls":
-        for entry in store.entries():
-            print(entry)
-        return 0
-    repo = (
-        args.repo
-        if "://" not in args.repo and "@" not in args.repo
-        else repo_id_from_url(args.repo)
-    )
+        return _trust_ls(store, config.trusted_repos)
+    from .trust import describe, to_repo_id
+
+    try:
+        repo = to_repo_id(args.repo)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if action == "add":
         store.add(repo)
-        print(f"trusted {repo}")
+        print(f"trusted {repo}: {describe(repo)}")
         return 0
     if store.remove(repo):
         print(f"no longer trusted: {repo}")
         return 0
-    print(f"{repo} was not in the trust list", file=sys.stderr)
+    print(f"polyhub: {repo} was not in the trust list {store.path}", file=sys.stderr)
     return 1
+
+
+def _trust_ls(store: Any, from_env: Sequence[str]) -> int:
+    from .plugins import default_plugins
+
+    rows = [(e, f"trust list {store.path}") for e in store.entries()]
+    rows += [(e, "POLYHUB_TRUSTED_REPOS") for e in from_env]
+    sources = default_plugins().sources
+    for info in (sources[scheme] for scheme in sources):
+        rows += [(e, f"default of the {info.scheme} source") for e in info.trusted]
+    width = max((len(r) for r, _ in rows), default=0)
+    for repo, where in rows:
+        print(f"{repo:<{width}}  {where}")
+    if not rows:
+        print("polyhub: no repository is trusted", file=sys.stderr)
+    return 0
 
 
 def _plugins() -> int:
@@ -392,33 +654,149 @@ def _plugins() -> int:
     return 1 if failed else 0
 
 
-def _show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: Any = None,
-    line: str | None = None,
-) -> None:
-    # One line a warning, without the source line Python would quote.
-    print(f"polyhub: warning: {message}", file=sys.stderr)
+def _warning_printer(verbose: bool) -> Callable[..., None]:
+    from .errors import PolyhubWarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        # polyhub's own warnings, one line each; other packages' (a framework's
+        # deprecations) only when asked for with -v.
+        if issubclass(category, PolyhubWarning):
+            print(f"polyhub: warning: {message}", file=sys.stderr)
+        elif verbose:
+            print(f"{filename}:{lineno}: {category.__name__}: {message}", file=sys.stderr)
+
+    return show
+
+
+def _level(verbose: int, quiet: int) -> int:
+    from .logs import level_from_env
+
+    if verbose:
+        return logging.DEBUG
+    if quiet:
+        return logging.WARNING if quiet == 1 else logging.ERROR
+    from_env = level_from_env()
+    return logging.INFO if from_env is None else from_env
+
+
+class _Session:
+    """What ``main`` changes in the process (logging, warnings, environment), undone at the end.
+
+    Matters when ``main`` is called in-process (tests, scripts), not for the command.
+    """
+
+    def __init__(self, verbose: int, quiet: int) -> None:
+        self.verbose, self.quiet = verbose, quiet
+
+    def __enter__(self) -> None:
+        import warnings
+
+        from .logs import capture_framework_output, configure
+
+        logger = logging.getLogger("polyhub")
+        self._saved = (logger.level, list(logger.handlers), warnings.showwarning)
+        self._env = {k: os.environ.get(k) for k in _QUIET_FRAMEWORKS}
+        if not self.verbose:
+            for key, value in _QUIET_FRAMEWORKS.items():
+                os.environ.setdefault(key, value)
+        configure(_level(self.verbose, self.quiet))
+        self._captured = capture_framework_output(not self.verbose)
+        warnings.showwarning = _warning_printer(self.verbose > 0)
+
+    def __exit__(self, *exc: object) -> None:
+        import warnings
+
+        from .logs import capture_framework_output
+
+        capture_framework_output(self._captured)
+        logger = logging.getLogger("polyhub")
+        logger.setLevel(self._saved[0])
+        logger.handlers[:] = self._saved[1]
+        warnings.showwarning = self._saved[2]
+        for key, value in self._env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _report(message: str) -> None:
+    with _quiet_pipe():
+        print(message, file=sys.stderr)
+
+
+def _quiet_pipe() -> Any:
+    import contextlib
+
+    return contextlib.suppress(BrokenPipeError)
+
+
+def _stdout_gone() -> int:
+    # The reader left (``| head``): point stdout at /dev/null so the interpreter's
+    # final flush does not fail again, and end quietly as SIGPIPE would.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import warnings
+    """Run the ``polyhub`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    from .address import AddressError
+    from .device import DeviceError
+    from .errors import PolyhubError, UntrustedError
+    from .logs import level_from_env
 
-    from .errors import PolyhubError
-
-    warnings.showwarning = _show_warning
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _run(args)
+        level_from_env()
     except PolyhubError as exc:
-        print(f"polyhub: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _report(f"polyhub: error: {exc}")
+        return 2
+    try:
+        with _Session(args.verbose, args.quiet):
+            status = _run(args)
+            sys.stdout.flush()
+            return status
+    except BrokenPipeError:
+        return _stdout_gone()
+    except UsageError as exc:
+        _report(f"polyhub: error: {exc}")
+        return 2
+    except (AddressError, DeviceError) as exc:
+        _report(f"polyhub: error: {exc}")
+        return 2
+    except UntrustedError as exc:
+        _report(f"polyhub: {type(exc).__name__}: {_how_to_trust(str(exc))}")
+        return 1
+    except PolyhubError as exc:
+        _report(f"polyhub: {type(exc).__name__}: {exc}")
         return 1
     except KeyboardInterrupt:
+        _report("polyhub: interrupted")
         return 130
+
+
+def iter_commands(
+    parser: argparse.ArgumentParser,
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """(``"cache ls"``, its parser) for every command and sub-command, depth first."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                prefix = sub.prog.split(" ", 1)[1] if " " in sub.prog else name
+                yield prefix, sub
+                yield from iter_commands(sub)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PolyhubWarning
+from .logs import framework_output
 
 __all__ = ["DemoCase", "run_demo", "serve_directory"]
 
@@ -115,7 +116,10 @@ def run_demo(*, out: Callable[[str], None] = print, home: Path | None = None) ->
                     directory = root / "hubs" / impl.plugin_name
                     directory.mkdir(parents=True)
                     try:
-                        case = impl.function(directory=directory)
+                        # Building a demo imports its framework, whose start-up chatter
+                        # is not the demo's output (shown with -v).
+                        with framework_output(f"polyhub.demo.{impl.plugin_name}"):
+                            case = impl.function(directory=directory)
                         if case is None:
                             continue
                         failures += _run_case(

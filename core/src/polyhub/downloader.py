@@ -57,7 +57,7 @@ __all__ = [
     "stream_to_file",
 ]
 
-log = logging.getLogger("polyhub")
+log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Faults worth a retry: refused or reset connections, timeouts, bodies cut short.
@@ -425,7 +425,9 @@ def _count_transient(url: str, attempt: int, config: Config, exc: Exception) -> 
     attempt += 1
     if attempt > config.retries:
         raise DownloadError(f"GET {url} failed after {attempt} tries: {exc}", url=url) from exc
-    sleep(backoff(attempt, config))
+    wait = backoff(attempt, config)
+    log.info("GET %s failed (%s); retry %d in %.1fs", url, exc, attempt, wait)
+    sleep(wait)
     return attempt
 
 

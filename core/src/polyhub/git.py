@@ -44,7 +44,7 @@ from .paths import UnsafePathError, safe_relpath
 
 __all__ = ["Checkout", "checkout", "is_published", "repo_id_from_url"]
 
-log = logging.getLogger("polyhub")
+log = logging.getLogger(__name__)
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 MAX_SUBMODULE_DEPTH = 8

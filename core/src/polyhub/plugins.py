@@ -25,7 +25,7 @@ from .registry import FormatRegistry, RuntimeRegistry, SourceRegistry
 
 __all__ = ["PluginRecord", "Plugins", "get_plugin_manager", "hookimpl"]
 
-log = logging.getLogger("polyhub")
+log = logging.getLogger(__name__)
 
 hookimpl = pluggy.HookimplMarker("polyhub")
 """Marker for hook implementations: ``@polyhub.hookimpl``."""

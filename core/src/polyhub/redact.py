@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["redact", "redact_url"]
@@ -57,24 +58,37 @@ def redact_url(url: str) -> str:
     return redact(urlunsplit(parts._replace(netloc=f"{MASK}@{host}")))
 
 
-class _RedactingFilter(logging.Filter):
-    """Masks credentials in each record of the ``polyhub`` logger before any handler sees it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: leave it to logging's own error report
-            return True
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
+def _mask(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string: leave it to logging's own error report
+        return
+    cleaned = redact(message)
+    if cleaned != message:
+        record.msg, record.args = cleaned, None
 
 
 def _install() -> None:
-    logger = logging.getLogger("polyhub")
-    if not any(isinstance(f, _RedactingFilter) for f in logger.filters):
-        logger.addFilter(_RedactingFilter())
+    """Mask credentials in every record of the ``polyhub`` logger tree as it is made.
+
+    A filter on the ``polyhub`` logger would see only records logged on that very
+    logger: records of ``polyhub.downloader`` or a plugin's ``polyhub.mindspore``
+    propagate to handlers without passing their parent's filters. So the record
+    factory is wrapped instead (chained, as logging documents), and records of
+    other loggers are left as they are.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_polyhub_masks", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if record.name == "polyhub" or record.name.startswith("polyhub."):
+            _mask(record)
+        return record
+
+    factory._polyhub_masks = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 _install()

@@ -10,6 +10,7 @@ unless stdin is a terminal and the caller passed ``trust_repo="check"``.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,7 +19,7 @@ from .atomic import atomic_write
 from .config import Config
 from .errors import UntrustedError
 
-__all__ = ["TrustStore"]
+__all__ = ["TrustStore", "describe", "to_repo_id"]
 
 
 def normalize(repo_id: str) -> str:
@@ -113,3 +114,68 @@ class TrustStore:
             f"the {note}: trusting the repository does not cover it. To {what} anyway, "
             f"run 'polyhub trust add {key}' or add {key} to POLYHUB_TRUSTED_REPOS"
         )
+
+
+_HOST = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])"
+_PART = r"[A-Za-z0-9_.~-]+"
+_REPO_ID = re.compile(rf"^{_HOST}(?::\d+)?/{_PART}/(?:{_PART})?$", re.IGNORECASE)
+
+
+def to_repo_id(text: str) -> str:
+    """The repo id a user means by ``text``: ``host/owner/name``, ``host/owner/`` (a whole
+    owner), ``file://<path>``, or a repository URL (``https://...``, ``git@host:owner/name``)
+    converted to its id.
+
+    :raises ValueError: anything else, saying what was expected (e.g. a missing host).
+    """
+    from .git import repo_id_from_url
+
+    value = text.strip()
+    if not value:
+        raise ValueError("an empty repo id; expected host/owner/name, e.g. github.com/acme/models")
+    pinned = re.fullmatch(r"(?P<repo>[^@]+/[^@/]+)@(?P<commit>[0-9a-fA-F]+)", value)
+    if pinned and "://" not in value:
+        # One commit of a repository (one on no branch or tag must be trusted by name).
+        if len(pinned["commit"]) != 40:
+            raise ValueError(
+                f"{text!r}: name the commit by its full 40-digit id, as the refusal printed it"
+            )
+        return f"{to_repo_id(pinned['repo'])}@{pinned['commit'].lower()}"
+    if value.startswith("file://"):
+        return repo_id_from_url(value)
+    if "://" in value or re.match(r"^[^/@]+@[^/:]+:", value):
+        converted = repo_id_from_url(value)
+        if _REPO_ID.match(converted):
+            return normalize(converted)
+        raise ValueError(
+            f"{text!r}: the URL gives the repo id {converted!r}, which is not host/owner/name"
+        )
+    candidate = normalize(value.removesuffix(".git"))
+    host = candidate.split("/", 1)[0]
+    # "acme/models" would read as host "acme": a host has a dot, a port, or is localhost.
+    looks_like_host = "." in host or ":" in host or host == "localhost"
+    if _REPO_ID.match(candidate) and looks_like_host:
+        return candidate
+    parts = candidate.rstrip("/").split("/")
+    if len(parts) in (1, 2) and "." not in parts[0]:
+        hint = "/".join(parts)
+        raise ValueError(
+            f"{text!r} names no host: write it as host/owner/name, e.g. github.com/{hint}"
+            + ("" if len(parts) == 2 else "/")
+        )
+    raise ValueError(
+        f"{text!r} is not a repo id: expected host/owner/name (one repository) or "
+        "host/owner/ (every repository of the owner), or the repository's URL"
+    )
+
+
+def describe(repo_id: str) -> str:
+    """What trusting ``repo_id`` covers, in words."""
+    if repo_id.startswith("file://"):
+        return f"code of the local repository at {repo_id.removeprefix('file://')} may run"
+    if "@" in repo_id and not repo_id.startswith("file://"):
+        repo, commit = repo_id.rsplit("@", 1)
+        return f"code of {repo} at commit {commit} only may run"
+    if repo_id.endswith("/"):
+        return f"code of every repository under {repo_id} may run, at any branch or commit"
+    return f"code of the repository {repo_id} (any branch, tag or commit) may run"

@@ -136,7 +136,7 @@ def test_a_hash_field_must_be_text_not_a_json_number() -> None:
 
 
 def test_a_non_numeric_opset_filter_is_a_polyhub_error(real_hub: Path) -> None:
-    with pytest.raises(polyhub.ModelNotFoundError, match="not a number"):
+    with pytest.raises(polyhub.AddressError, match="not a number"):
         polyhub.list_models("onnx", hub=str(real_hub), opset="eight")
     assert len(polyhub.list_models("onnx", hub=str(real_hub), opset="8")) > 0
 

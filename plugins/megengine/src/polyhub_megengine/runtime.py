@@ -50,9 +50,13 @@ log = logging.getLogger("polyhub.megengine")
 
 def available_devices() -> list[Device]:
     """GPUs first (best first), then the CPU."""
-    import megengine  # type: ignore[import-untyped]
+    from polyhub.logs import framework_output
 
-    gpus = megengine.get_device_count("gpu") if megengine.is_cuda_available() else 0
+    # The first CUDA probe prints a banner from C++ when there is no driver.
+    with framework_output("polyhub.megengine"):
+        import megengine  # type: ignore[import-untyped]
+
+        gpus = megengine.get_device_count("gpu") if megengine.is_cuda_available() else 0
     return [Device("gpu", i) for i in range(gpus)] + [Device("cpu")]
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from polyhub import (
     Address,
+    AddressError,
     Asset,
     DownloadError,
     MetadataError,
@@ -132,7 +133,9 @@ def _opset_number(value: object, entries: list[ManifestEntry], hub: HubSpec) -> 
     if text.isdigit() and len(text) <= 9:
         return int(text)
     name = entries[0].model if entries else "the model"
-    raise ModelNotFoundError(
+    # A value that cannot be an opset is the caller's mistake (a usage error on the
+    # command line), not a model that is missing.
+    raise AddressError(
         f"opset {str(value)[:40]!r} is not a number; {name} in hub {hub} has opsets {valid or 'none'}"
     )
 

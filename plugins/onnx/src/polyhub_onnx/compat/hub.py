@@ -59,7 +59,7 @@ __all__ = [
     "set_dir",
 ]
 
-log = logging.getLogger("polyhub")
+log = logging.getLogger("polyhub.onnx.compat")
 
 _DEFAULT_REPO = "onnx/models:main"
 _ONNX_HUB_DIR: str | None = None
