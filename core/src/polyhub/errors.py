@@ -39,8 +39,9 @@ class PolyhubError(Exception):
 
     __module__ = "polyhub"
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Keywords reach the builtin base of a subclass (ImportError's name/path).
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args), **kwargs)
 
 
 class ModelNotFoundError(PolyhubError, LookupError):
