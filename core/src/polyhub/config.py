@@ -6,6 +6,7 @@ consistent configuration even if the environment changes meanwhile.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,9 +40,13 @@ def _env_float(name: str, default: float) -> float:
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise PolyhubError(f"{name}={raw!r} is not a number") from None
+    # inf and nan parse, but break every later use (int(), comparisons, sleeps).
+    if not math.isfinite(value):
+        raise PolyhubError(f"{name}={raw!r} is not a finite number")
+    return value
 
 
 def _env_bytes(name: str, default: int) -> int:
