@@ -1,0 +1,144 @@
+"""Faults found by an outside review of issue 9 (only PolyhubErrors, bounded work).
+
+Each test is a fault a user met from the outside: a setting of ``inf``, a
+read-only home for ``polyhub trust add``, a damaged cache entry (a symlink loop,
+a folder in a blob's place), and a ``tmp/`` folder holding things polyhub never
+wrote (a FIFO that made ``cache prune`` hang, a link to a shared folder whose old
+files prune deleted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from polyhub import DownloadError, PolyhubError
+from polyhub.cache import Cache
+from polyhub.config import read_config
+from polyhub.trust import TrustStore
+
+DAYS_AGO = time.time() - 3 * 24 * 3600
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e400"])
+def test_a_non_finite_number_setting_is_a_polyhub_error(
+    home: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("POLYHUB_RETRIES", value)
+    with pytest.raises(PolyhubError, match=r"POLYHUB_RETRIES=.* is not a finite number"):
+        read_config()
+
+
+def test_trust_add_on_an_unwritable_home_names_the_file(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A regular file where the home folder should be: unwritable even for root.
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("POLYHUB_HOME", str(blocker))
+    with pytest.raises(PolyhubError, match=r"the trust list .*not-a-folder"):
+        TrustStore(read_config()).add("github.com/acme/zoo")
+
+
+def test_an_unreadable_trust_list_names_the_file(home: Path) -> None:
+    (home / "trusted_repos").mkdir(parents=True)  # a folder in the list's place
+    with pytest.raises(PolyhubError, match=r"cannot read the trust list .*trusted_repos"):
+        TrustStore(read_config()).entries()
+
+
+def _cached(home: Path, tmp_path: Path) -> tuple[Cache, Path, str, str]:
+    src = tmp_path / "model.bin"
+    src.write_bytes(b"weights" * 100)
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    cache = Cache(read_config())
+    blob = cache.fetch(str(src), sha256=digest, size=src.stat().st_size)
+    return cache, blob, str(src), digest
+
+
+@pytest.mark.parametrize("damage", ["symlink-loop", "folder"])
+def test_a_damaged_blob_is_a_download_error_in_fetch_ls_and_verify(
+    home: Path, tmp_path: Path, damage: str
+) -> None:
+    cache, blob, src, digest = _cached(home, tmp_path)
+    blob.unlink()
+    if damage == "symlink-loop":
+        blob.symlink_to(blob)
+    else:
+        blob.mkdir()
+    with pytest.raises(DownloadError, match=r"cannot read .*" + digest):
+        if damage == "symlink-loop":
+            cache.fetch(src, sha256=digest, size=700)
+        else:
+            cache.fetch(src, sha256=digest)  # no size: the folder is hashed
+    with pytest.raises(DownloadError, match=r"cannot read .*" + digest):
+        cache.verify()
+    if damage == "symlink-loop":
+        with pytest.raises(DownloadError, match=r"cannot read .*" + digest):
+            cache.blobs()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_prune_does_not_hang_on_a_fifo_in_tmp(home: Path) -> None:
+    tmp = home / "tmp"
+    tmp.mkdir(parents=True)
+    for name in ("fifo", "a" * 64 + ".part", "url-" + "b" * 32 + ".1.deadbeef.tmp"):
+        os.mkfifo(tmp / name)
+        os.utime(tmp / name, (DAYS_AGO, DAYS_AGO))
+    # In a child process: the old code blocked forever in open() of the FIFO.
+    env = dict(os.environ, POLYHUB_HOME=str(home))
+    run = subprocess.run(
+        [sys.executable, "-m", "polyhub", "cache", "prune"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert (tmp / "fifo").exists()
+
+
+def test_prune_touches_only_polyhub_files_of_a_linked_tmp(home: Path, tmp_path: Path) -> None:
+    shared = tmp_path / "scratch"  # e.g. tmp/ linked to a scratch disk others use too
+    shared.mkdir()
+    home.mkdir(parents=True)
+    (home / "tmp").symlink_to(shared)
+    foreign = shared / "results.csv"
+    foreign.write_text("someone else's work")
+    stale = shared / ("c" * 64 + ".part")
+    stale.write_bytes(b"partial")
+    for path in (foreign, stale):
+        os.utime(path, (DAYS_AGO, DAYS_AGO))
+    removed = Cache(read_config()).prune()
+    assert foreign.exists()
+    assert not stale.exists()
+    assert [p.name for p in removed] == [stale.name]
+
+
+def test_missing_dependency_error_keeps_import_error_fields() -> None:
+    # The credential-masking base __init__ once dropped keywords, so raising this
+    # error was a TypeError, and the real MegEngine hubconf (which imports ftfy,
+    # regex... lazily) failed to load with that TypeError.
+    from polyhub import MissingDependencyError
+
+    err = MissingDependencyError(
+        "ftfy missing, from https://u:pw@host/x", name="ftfy", missing=["ftfy"]
+    )
+    assert isinstance(err, ImportError)
+    assert (err.name, err.missing) == ("ftfy", ["ftfy"])
+    assert "pw" not in str(err)
+
+
+def test_the_address_usage_hint_survives_credential_masking() -> None:
+    # 'key=' is masked as a secret query value, which once garbled the hint
+    # into "expected 'scheme:path[@revision][?key=***'".
+    from polyhub.address import parse_address
+
+    with pytest.raises(PolyhubError) as info:
+        parse_address("")
+    assert "[?name=value]'" in str(info.value)
+    assert "***" not in str(info.value)
