@@ -142,3 +142,52 @@ def test_the_address_usage_hint_survives_credential_masking() -> None:
         parse_address("")
     assert "[?name=value]'" in str(info.value)
     assert "***" not in str(info.value)
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=r@example.invalid", "-c", "user.name=r", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_a_git_checkout_into_an_unwritable_home_is_a_download_error(
+    tmp_path: Path, home: Path
+) -> None:
+    from polyhub.git import checkout
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git("init", "-q", "-b", "main", cwd=repo)
+    (repo / "hubconf.py").write_text("x = 1\n")
+    _git("add", "hubconf.py", cwd=repo)
+    _git("commit", "-qm", "one", cwd=repo)
+    home.mkdir(parents=True)
+    (home / "git").write_text("a file where the git cache belongs")
+    with pytest.raises(DownloadError, match=r"cannot write the git cache .*POLYHUB_HOME"):
+        checkout(repo.as_uri(), None, read_config())
+
+
+def test_mindspore_lists_from_a_home_where_its_index_cannot_be_stored(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("polyhub_mindspore")
+    card = (
+        Path(__file__).resolve().parents[2]
+        / "shared/realdata/mindspore-hub/assets/mindspore/1.6/lenet_mnist.md"
+    )
+    if not card.exists():
+        pytest.skip(f"real MindSpore cards not found at {card}")
+    hub = tmp_path / "hub" / "mshub_res" / "assets" / "mindspore" / "1.6"
+    hub.mkdir(parents=True)
+    (hub / card.name).write_bytes(card.read_bytes())
+    monkeypatch.setenv("POLYHUB_MINDSPORE_HUB", str(tmp_path / "hub"))
+    home.mkdir(parents=True)
+    (home / "index").write_text("a file where the index folder belongs")
+    import polyhub
+
+    with pytest.warns(polyhub.PolyhubWarning, match="cannot store the card index"):
+        cards = polyhub.list_models("mindspore")
+    assert [str(c.address) for c in cards] == ["mindspore:mindspore/1.6/lenet_mnist"]

@@ -150,7 +150,26 @@ def _has_commit(bare: Path, rev: str) -> str | None:
 def checkout(
     url: str, revision: str | None, config: Config, *, original_url: str | None = None
 ) -> Checkout:
-    """Check out ``url`` at ``revision`` (``None``: the remote's default branch)."""
+    """Check out ``url`` at ``revision`` (``None``: the remote's default branch).
+
+    :raises DownloadError: also when the git cache cannot be written (a read-only
+        or full home): it names the path and ``POLYHUB_HOME``.
+    """
+    try:
+        return _checkout(url, revision, config, original_url=original_url)
+    except PolyhubError:
+        raise
+    except OSError as exc:  # mkdir/mkdtemp/rename in a read-only or full home
+        raise DownloadError(
+            f"cannot write the git cache of {original_url or url}: {exc.filename or config.home}: "
+            f"{exc.strerror or exc}. Set POLYHUB_HOME to a writable folder",
+            url=original_url or url,
+        ) from exc
+
+
+def _checkout(
+    url: str, revision: str | None, config: Config, *, original_url: str | None = None
+) -> Checkout:
     original_url = original_url or url
     for value, what in ((url, "repository URL"), (revision or "", "revision")):
         if value.startswith("-") or "\x00" in value or "\n" in value:
