@@ -191,3 +191,13 @@ def test_mindspore_lists_from_a_home_where_its_index_cannot_be_stored(
     with pytest.warns(polyhub.PolyhubWarning, match="cannot store the card index"):
         cards = polyhub.list_models("mindspore")
     assert [str(c.address) for c in cards] == ["mindspore:mindspore/1.6/lenet_mnist"]
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_timeout_of_zero_or_less_is_a_polyhub_error(
+    home: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # requests raised "ValueError: Invalid timeout (0.0, 0.0)" at the first request.
+    monkeypatch.setenv("POLYHUB_TIMEOUT", value)
+    with pytest.raises(PolyhubError, match=r"POLYHUB_TIMEOUT=.* must be a positive number"):
+        read_config()

@@ -49,6 +49,13 @@ def _env_float(name: str, default: float) -> float:
     return value
 
 
+def _positive(name: str, value: float) -> float:
+    # requests refuses a timeout of 0 or less with a bare ValueError, mid-download.
+    if value <= 0:
+        raise PolyhubError(f"{name}={os.environ.get(name)!r} must be a positive number of seconds")
+    return value
+
+
 def _env_bytes(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if not raw:
@@ -166,7 +173,7 @@ def read_config(
         trust_repo=trust_repo,
         force_reload=force_reload,
         verify=verify or env_flag("POLYHUB_VERIFY"),
-        timeout=_env_float("POLYHUB_TIMEOUT", 30.0),
+        timeout=_positive("POLYHUB_TIMEOUT", _env_float("POLYHUB_TIMEOUT", 30.0)),
         retries=int(_env_float("POLYHUB_RETRIES", 5)),
         lock_timeout=_env_float("POLYHUB_LOCK_TIMEOUT", 600.0),
         low_speed_limit=int(_env_float("POLYHUB_LOW_SPEED_LIMIT", 1024)),
