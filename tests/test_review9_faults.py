@@ -201,3 +201,16 @@ def test_a_timeout_of_zero_or_less_is_a_polyhub_error(
     monkeypatch.setenv("POLYHUB_TIMEOUT", value)
     with pytest.raises(PolyhubError, match=r"POLYHUB_TIMEOUT=.* must be a positive number"):
         read_config()
+
+
+def test_an_unwritable_home_under_xdg_cache_home_names_that_variable(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The message used to say "(the default; POLYHUB_HOME is not set)", leaving
+    # the user to guess that XDG_CACHE_HOME chose the folder.
+    blocker = tmp_path / "xdg-is-a-file"
+    blocker.write_text("x")
+    monkeypatch.delenv("POLYHUB_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    with pytest.raises(DownloadError, match=r"under XDG_CACHE_HOME; POLYHUB_HOME is not set"):
+        Cache(read_config()).ensure()

@@ -60,7 +60,7 @@ import requests
 
 from . import partials
 from .atomic import atomic_write, umask_mode
-from .config import Config
+from .config import Config, home_source
 from .downloader import Downloaded, fetch_bytes, is_local, stream_to_file
 from .errors import (
     DownloadError,
@@ -185,10 +185,8 @@ class Cache:
                 "folder on a larger disk",
                 url=url,
             )
-        if os.environ.get("POLYHUB_HOME"):
-            where = f"the polyhub cache {self.root} (POLYHUB_HOME)"
-        else:
-            where = f"the polyhub cache {self.root} (the default; POLYHUB_HOME is not set)"
+        # Name what chose this folder (the variable to change), not always POLYHUB_HOME.
+        where = f"the polyhub cache {self.root} ({home_source()})"
         return DownloadError(
             f"{where} is not writable: cannot write {exc.filename or path}: "
             f"{exc.strerror or exc}. Set POLYHUB_HOME to a writable folder",

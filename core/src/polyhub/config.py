@@ -75,6 +75,17 @@ def set_dir(path: str | os.PathLike[str] | None) -> None:
     _home_override = None if path is None else Path(os.path.expanduser(os.fspath(path))).absolute()
 
 
+def home_source() -> str:
+    """What chose the polyhub home, for messages: ``set_dir()`` or the variable that named it."""
+    if _home_override is not None:
+        return "set by polyhub.set_dir()"
+    if os.environ.get("POLYHUB_HOME"):
+        return "POLYHUB_HOME"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return "under XDG_CACHE_HOME; POLYHUB_HOME is not set"
+    return "the default; POLYHUB_HOME is not set"
+
+
 def get_dir() -> Path:
     """The polyhub home: ``set_dir()``, else ``POLYHUB_HOME``, else ``$XDG_CACHE_HOME/polyhub``,
     else the platform's user cache folder (``~/.cache/polyhub`` on Linux)."""
