@@ -214,3 +214,24 @@ def test_an_unwritable_home_under_xdg_cache_home_names_that_variable(
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     with pytest.raises(DownloadError, match=r"under XDG_CACHE_HOME; POLYHUB_HOME is not set"):
         Cache(read_config()).ensure()
+
+
+def test_prune_removes_checkouts_half_written_by_a_killed_process(home: Path) -> None:
+    # SIGKILL during a git checkout left '.<commit12>.<random>.tmp' (14 MB for
+    # MegEngine/Models) and its '.index' next to the checkouts, for ever.
+    folder = home / "git" / "checkouts" / "0123456789abcdef-models"
+    old_tree = folder / ".78882f9cbaa0.5ehi3bnv.tmp"
+    (old_tree / "official").mkdir(parents=True)
+    (old_tree / "official" / "model.py").write_text("x = 1\n")
+    old_index = folder / ".78882f9cbaa0.5ehi3bnv.index"
+    old_index.write_bytes(b"DIRC")
+    fresh = folder / ".78882f9cbaa0.k2j3h4g5.tmp"  # may still be written: kept
+    fresh.mkdir()
+    done = folder / "78882f9cbaa037ad701f47d47bb80b66ad95ce87"  # a finished checkout: kept
+    done.mkdir()
+    for path in (old_tree, old_index, done):
+        os.utime(path, (DAYS_AGO, DAYS_AGO))
+    removed = Cache(read_config()).prune()
+    assert not old_tree.exists() and not old_index.exists()
+    assert fresh.exists() and done.exists()
+    assert {p.name for p in removed} == {old_tree.name, old_index.name}

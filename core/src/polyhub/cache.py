@@ -784,6 +784,13 @@ class Cache:
                     partials.release(fd)
             if not dry_run:
                 self._drop_dangling_views()
+                # Checkouts half-written by a killed process (never one being written:
+                # a day old at least, as for the sweep at each checkout).
+                from .git import STALE_CHECKOUT, sweep_stale_checkouts
+
+                found += sweep_stale_checkouts(
+                    self.root / "git" / "checkouts", max(older_than, STALE_CHECKOUT)
+                )
         except OSError as exc:
             raise self.write_error(exc, tmp) from exc
         return found
