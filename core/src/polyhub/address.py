@@ -130,7 +130,7 @@ def parse_address(text: str | Address, **options: Any) -> Address:
     scheme, sep, rest = text.partition(":")
     if not sep or not _SCHEME.match(scheme):
         raise AddressError(
-            f"{text!r} is not an address: expected 'scheme:path[@revision][?key=value]', "
+            f"{text!r} is not an address: expected 'scheme:path[@revision][?name=value]', "
             "e.g. 'onnx:mnist'"
         )
     rest, _, query = rest.partition("?")

@@ -47,6 +47,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -59,7 +60,7 @@ import requests
 
 from . import partials
 from .atomic import atomic_write, umask_mode
-from .config import Config
+from .config import Config, home_source
 from .downloader import Downloaded, fetch_bytes, is_local, stream_to_file
 from .errors import (
     DownloadError,
@@ -101,6 +102,17 @@ _NOT_A_FILE = (
 
 def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# The names polyhub gives files under tmp/: ``<stem>.<pid>.<8 hex>.tmp`` while
+# written, ``<sha256>.part`` when kept for a resume. Prune and the stale-leftover
+# sweep touch nothing else.
+_SCRATCH_NAME = re.compile(r"[0-9a-f]{64}\.part|[A-Za-z0-9-]+\.[0-9]+\.[0-9a-f]{8}\.tmp")
+
+
+def is_scratch_name(name: str) -> bool:
+    """Whether ``name`` is one polyhub gives a temporary or partial file under ``tmp/``."""
+    return _SCRATCH_NAME.fullmatch(name) is not None
 
 
 def file_sha256(path: Path) -> str:
@@ -190,14 +202,20 @@ class Cache:
                 "folder on a larger disk",
                 url=url,
             )
-        if os.environ.get("POLYHUB_HOME"):
-            where = f"the polyhub cache {self.root} (POLYHUB_HOME)"
-        else:
-            where = f"the polyhub cache {self.root} (the default; POLYHUB_HOME is not set)"
+        # Name what chose this folder (the variable to change), not always POLYHUB_HOME.
+        where = f"the polyhub cache {self.root} ({home_source()})"
         return DownloadError(
             f"{where} is not writable: cannot write {exc.filename or path}: "
             f"{exc.strerror or exc}. Set POLYHUB_HOME to a writable folder",
             url=url,
+        )
+
+    def read_error(self, exc: OSError, path: Path) -> DownloadError:
+        """The :class:`DownloadError` for an ``OSError`` while reading ``path`` in the cache."""
+        return DownloadError(
+            f"cannot read {exc.filename or path} in the polyhub cache {self.root}: "
+            f"{exc.strerror or exc}. Remove it (polyhub cache rm), or set POLYHUB_HOME "
+            "to another folder"
         )
 
     def blob_path(self, sha256: str) -> Path:
@@ -264,6 +282,8 @@ class Cache:
             st = blob.stat()
         except FileNotFoundError:
             return _Problem("missing")
+        except OSError as exc:  # a symlink loop, a file where a folder belongs...
+            raise self.read_error(exc, blob) from exc
         if size is not None and st.st_size != size:
             log.warning(
                 "cached %s has %d bytes, expected %d: fetching again", blob, st.st_size, size
@@ -273,7 +293,10 @@ class Cache:
         as_published = record == {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
         if as_published and not self.config.verify:
             return None
-        actual = file_sha256(blob)
+        try:
+            actual = file_sha256(blob)
+        except OSError as exc:  # a folder or an unreadable file in the blob's place
+            raise self.read_error(exc, blob) from exc
         if actual != sha256:
             log.warning(
                 "cached %s was altered after download (its sha256 is now %s): fetching again",
@@ -489,6 +512,8 @@ class Cache:
         now = time.time()
         removed = 0
         for path in tmpdir.iterdir():
+            if not is_scratch_name(path.name):
+                continue  # someone else's file (tmp/ may be a link to a shared folder)
             ours = path.name.startswith(stem + ".")
             if not ours:
                 try:
@@ -754,19 +779,26 @@ class Cache:
         blob_root = self.root / "blobs" / "sha256"
         if blob_root.exists():
             for path in sorted(blob_root.glob("*/*")):
+                try:
+                    size = path.stat().st_size
+                except OSError as exc:
+                    raise self.read_error(exc, path) from exc
                 result.append(
-                    BlobInfo(
-                        path.name,
-                        path,
-                        path.stat().st_size,
-                        tuple(sorted(views.get(path.name, ()))),
-                    )
+                    BlobInfo(path.name, path, size, tuple(sorted(views.get(path.name, ()))))
                 )
         return result
 
     def verify(self) -> list[tuple[BlobInfo, str]]:
         """Re-hash every blob; returns the (blob, actual sha256) pairs that do not match."""
-        return [(b, actual) for b in self.blobs() if (actual := file_sha256(b.path)) != b.sha256]
+        bad = []
+        for b in self.blobs():
+            try:
+                actual = file_sha256(b.path)
+            except OSError as exc:
+                raise self.read_error(exc, b.path) from exc
+            if actual != b.sha256:
+                bad.append((b, actual))
+        return bad
 
     def remove(self, sha256_prefix: str) -> list[Path]:
         """Delete the blobs whose sha256 starts with ``sha256_prefix``.
@@ -799,6 +831,8 @@ class Cache:
         try:
             entries = list(tmp.iterdir()) if tmp.exists() else []
             for path in entries:
+                if not is_scratch_name(path.name):
+                    continue  # not a name polyhub writes: tmp/ may be a link to a shared folder
                 try:
                     if now - path.stat().st_mtime < older_than:
                         continue
@@ -816,6 +850,13 @@ class Cache:
                     partials.release(fd)
             if not dry_run:
                 self._drop_dangling_views()
+                # Checkouts half-written by a killed process (never one being written:
+                # a day old at least, as for the sweep at each checkout).
+                from .git import STALE_CHECKOUT, sweep_stale_checkouts
+
+                found += sweep_stale_checkouts(
+                    self.root / "git" / "checkouts", max(older_than, STALE_CHECKOUT)
+                )
         except OSError as exc:
             raise self.write_error(exc, tmp) from exc
         return found

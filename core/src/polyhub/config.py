@@ -6,6 +6,7 @@ consistent configuration even if the environment changes meanwhile.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,9 +40,20 @@ def _env_float(name: str, default: float) -> float:
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise PolyhubError(f"{name}={raw!r} is not a number") from None
+    # inf and nan parse, but break every later use (int(), comparisons, sleeps).
+    if not math.isfinite(value):
+        raise PolyhubError(f"{name}={raw!r} is not a finite number")
+    return value
+
+
+def _positive(name: str, value: float) -> float:
+    # requests refuses a timeout of 0 or less with a bare ValueError, mid-download.
+    if value <= 0:
+        raise PolyhubError(f"{name}={os.environ.get(name)!r} must be a positive number of seconds")
+    return value
 
 
 def _env_bytes(name: str, default: int) -> int:
@@ -61,6 +73,17 @@ def set_dir(path: str | os.PathLike[str] | None) -> None:
     """Set the polyhub home (the cache root) for this process; ``None`` restores the default."""
     global _home_override
     _home_override = None if path is None else Path(os.path.expanduser(os.fspath(path))).absolute()
+
+
+def home_source() -> str:
+    """What chose the polyhub home, for messages: ``set_dir()`` or the variable that named it."""
+    if _home_override is not None:
+        return "set by polyhub.set_dir()"
+    if os.environ.get("POLYHUB_HOME"):
+        return "POLYHUB_HOME"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return "under XDG_CACHE_HOME; POLYHUB_HOME is not set"
+    return "the default; POLYHUB_HOME is not set"
 
 
 def get_dir() -> Path:
@@ -161,7 +184,7 @@ def read_config(
         trust_repo=trust_repo,
         force_reload=force_reload,
         verify=verify or env_flag("POLYHUB_VERIFY"),
-        timeout=_env_float("POLYHUB_TIMEOUT", 30.0),
+        timeout=_positive("POLYHUB_TIMEOUT", _env_float("POLYHUB_TIMEOUT", 30.0)),
         retries=int(_env_float("POLYHUB_RETRIES", 5)),
         lock_timeout=_env_float("POLYHUB_LOCK_TIMEOUT", 600.0),
         low_speed_limit=int(_env_float("POLYHUB_LOW_SPEED_LIMIT", 1024)),

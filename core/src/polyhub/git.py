@@ -17,14 +17,17 @@ network may not name a submodule on this machine (file:// or a path).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -158,7 +161,26 @@ def _has_commit(bare: Path, rev: str) -> str | None:
 def checkout(
     url: str, revision: str | None, config: Config, *, original_url: str | None = None
 ) -> Checkout:
-    """Check out ``url`` at ``revision`` (``None``: the remote's default branch)."""
+    """Check out ``url`` at ``revision`` (``None``: the remote's default branch).
+
+    :raises DownloadError: also when the git cache cannot be written (a read-only
+        or full home): it names the path and ``POLYHUB_HOME``.
+    """
+    try:
+        return _checkout(url, revision, config, original_url=original_url)
+    except PolyhubError:
+        raise
+    except OSError as exc:  # mkdir/mkdtemp/rename in a read-only or full home
+        raise DownloadError(
+            f"cannot write the git cache of {original_url or url}: {exc.filename or config.home}: "
+            f"{exc.strerror or exc}. Set POLYHUB_HOME to a writable folder",
+            url=original_url or url,
+        ) from exc
+
+
+def _checkout(
+    url: str, revision: str | None, config: Config, *, original_url: str | None = None
+) -> Checkout:
     original_url = original_url or url
     for value, what in ((url, "repository URL"), (revision or "", "revision")):
         if value.startswith("-") or "\x00" in value or "\n" in value:
@@ -409,10 +431,45 @@ def _submodules(bare: Path, commit: str, tmp: Path, url: str, config: Config) ->
         shutil.copytree(sub.path, tmp.joinpath(*rel.parts), symlinks=True, dirs_exist_ok=True)
 
 
+# A checkout being written is ``.<commit12>.<random>.tmp`` (+ ``.index``) next to
+# its final folder; one left by a killed process is removed once this old.
+STALE_CHECKOUT = 24 * 3600.0
+
+
+def sweep_stale_checkouts(checkouts: Path, older_than: float = STALE_CHECKOUT) -> list[Path]:
+    """Remove half-written checkouts (a process killed during ``_materialise``).
+
+    Only polyhub's own ``.<hex>.<random>.tmp``/``.index`` entries under
+    ``checkouts/*/`` (``<home>/git/checkouts``) older than ``older_than`` seconds go.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    for path in checkouts.glob("*/.*"):
+        if not _PARTIAL_CHECKOUT.fullmatch(path.name):
+            continue
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if now - st.st_mtime < older_than:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        removed.append(path)
+    return removed
+
+
+_PARTIAL_CHECKOUT = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9_]+\.(?:tmp|index)")
+
+
 def _materialise(
     bare: Path, commit: str, dest: Path, fill: Callable[[Path], None] | None = None
 ) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_checkouts(dest.parent.parent)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{commit[:12]}.", suffix=".tmp"))
     index = tmp.with_suffix(".index")
     try:

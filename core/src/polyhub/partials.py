@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -60,12 +61,23 @@ def create_owned(path: Path) -> int:
 def try_own(path: Path) -> int | None:
     """Take over ``path`` if no living process owns it.
 
-    :returns: a descriptor holding the lock, or ``None`` when the file is gone or
-        another process still writes it.
+    :returns: a descriptor holding the lock, or ``None`` when the file is gone,
+        another process still writes it, or it is not a regular file (a folder,
+        FIFO, device or symlink left there by someone else).
     """
+    # O_NONBLOCK: opening a FIFO someone left in tmp/ would otherwise wait for a
+    # writer forever; O_NOFOLLOW: a symlink there must not lead prune elsewhere.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, flags)
     except OSError:
+        return None
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:  # a folder, FIFO or device is nothing polyhub wrote
+        os.close(fd)
         return None
     if not _lock(fd, wait=False):
         os.close(fd)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .atomic import atomic_write
 from .config import Config
-from .errors import UntrustedError
+from .errors import PolyhubError, UntrustedError
 
 __all__ = ["TrustStore", "describe", "to_repo_id"]
 
@@ -44,24 +44,51 @@ class TrustStore:
         self.path: Path = config.home / "trusted_repos"
 
     def entries(self) -> list[str]:
+        """The repo ids of the trust list.
+
+        :raises PolyhubError: the list exists but cannot be read (it names the file).
+        """
         try:
-            lines = self.path.read_text().splitlines()
+            lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolyhubError(
+                f"cannot read the trust list {self.path}: {exc}; fix or remove it, "
+                "or set POLYHUB_HOME to another folder"
+            ) from exc
         return [normalize(ln) for ln in lines if ln.strip() and not ln.startswith("#")]
 
+    def _write(self, entries: list[str]) -> None:
+        try:
+            atomic_write(self.path, "".join(f"{e}\n" for e in entries).encode())
+        except OSError as exc:  # a read-only or full home
+            raise PolyhubError(
+                f"cannot write the trust list {self.path}: {exc.strerror or exc}. "
+                "Set POLYHUB_HOME to a writable folder, or trust through "
+                "POLYHUB_TRUSTED_REPOS"
+            ) from exc
+
     def add(self, repo_id: str) -> None:
+        """Add ``repo_id`` to the trust list.
+
+        :raises PolyhubError: the list cannot be read or written (it names the file).
+        """
         repo_id = normalize(repo_id)
         entries = self.entries()
         if repo_id not in entries:
-            atomic_write(self.path, ("\n".join([*entries, repo_id]) + "\n").encode())
+            self._write([*entries, repo_id])
 
     def remove(self, repo_id: str) -> bool:
+        """Drop ``repo_id`` from the trust list; ``False`` when it was not there.
+
+        :raises PolyhubError: the list cannot be read or written (it names the file).
+        """
         repo_id = normalize(repo_id)
         entries = self.entries()
         if repo_id not in entries:
             return False
-        atomic_write(self.path, "".join(f"{e}\n" for e in entries if e != repo_id).encode())
+        self._write([e for e in entries if e != repo_id])
         return True
 
     def is_trusted(self, repo_id: str, *, defaults: Iterable[str] = ()) -> bool:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from polyhub import Address, Asset, CodeRef, Context, MetadataError, ModelCard
+from polyhub import Address, Asset, CodeRef, Context, MetadataError, ModelCard, PolyhubWarning
 from polyhub.atomic import atomic_write
 
 from .card import build_card, read_card
@@ -147,7 +148,7 @@ def load_index(hub: Hub, context: Context) -> dict[str, Any]:
     key = str(path)
     try:
         mtime = path.stat().st_mtime_ns
-    except FileNotFoundError:
+    except OSError:  # absent, or the home is damaged: build it (and try to store it)
         mtime = -1
     memo = _MEMO.get(key)
     if memo is not None and memo[0] == mtime and not context.force_reload:
@@ -156,14 +157,25 @@ def load_index(hub: Hub, context: Context) -> dict[str, Any]:
     if mtime >= 0 and not context.force_reload:
         try:
             doc = json.loads(path.read_bytes())
-        except ValueError:
+        except (OSError, ValueError):
             doc = None  # a torn or foreign file: rebuild it
         if doc is not None and doc.get("format") != FORMAT_VERSION:
             doc = None
     if doc is None:
         doc = build_index(hub)
-        atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
-        mtime = path.stat().st_mtime_ns
+        try:
+            atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
+            mtime = path.stat().st_mtime_ns
+        except OSError as exc:
+            # A read-only or full home still lists: the index is derived data,
+            # kept in memory for this process only.
+            warnings.warn(
+                PolyhubWarning(
+                    f"cannot store the card index {path} ({exc.strerror or exc}); it is "
+                    "rebuilt in each process. Set POLYHUB_HOME to a writable folder"
+                ),
+                stacklevel=2,
+            )
     if memo is not None:
         _CARDS.clear()  # cards of the replaced document are stale
     _MEMO[key] = (mtime, doc)
