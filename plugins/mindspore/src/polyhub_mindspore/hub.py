@@ -24,13 +24,13 @@ from urllib.parse import unquote, urlsplit
 
 from polyhub import Context, DownloadError, ModelNotFoundError, UnsupportedError
 
+from .names import HUB_ENV
 from .uid import Uid
 
 __all__ = ["DEFAULT_HUB", "HUB_ENV", "Hub", "HubSpec", "open_hub", "parse_hub"]
 
 DEFAULT_HUB = "https://gitee.com/mindspore/hub.git"
 DEFAULT_BRANCH = "master"
-HUB_ENV = "POLYHUB_MINDSPORE_HUB"
 
 
 @dataclass(frozen=True)
