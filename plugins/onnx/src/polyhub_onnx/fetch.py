@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from polyhub import Asset, DownloadError, HashMismatchError, MetadataError
-from polyhub.downloader import is_local
 from polyhub.lfs import GitLfsPointerError
+from polyhub.locations import is_local
 from polyhub.paths import UnsafePathError, safe_relpath
 
 from .external import external_refs
