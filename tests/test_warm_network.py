@@ -212,3 +212,31 @@ def test_an_index_under_a_commit_never_expires(
         Cache(read_config()).fetch_index(branch)
     assert len(hub.gets(f"{commit}/ONNX_HUB_MANIFEST.json")) == 1
     assert len(hub.gets("main/ONNX_HUB_MANIFEST.json")) == 3
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "polyhub.download('onnx:tiny-mlp', hub=BASE)",
+        "polyhub.download('onnx:tiny-mlp', hub=BASE, device='gpu')",
+        "polyhub.plan('onnx:tiny-mlp', hub=BASE, device='cpu')",
+    ],
+)
+def test_download_and_a_cpu_plan_import_no_framework(site: Site, call: str) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys, polyhub\n"
+        f"BASE = {site.base!r}\n"
+        f"print(repr({call}))\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = {m.split(".")[0] for m in json.loads(done.stdout.splitlines()[-1])}
+    assert loaded.isdisjoint({"onnxruntime", "onnx", "numpy", "mindspore", "megengine"}), loaded

@@ -107,6 +107,7 @@ _NOT_A_FILE = (
 # is immutable, so its cached copy never expires.
 _IMMUTABLE = re.compile(r"/(?:[0-9a-f]{40}|[0-9a-f]{64})/", re.IGNORECASE)
 
+
 def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
