@@ -56,8 +56,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import filelock
-
 from . import partials
 from .atomic import atomic_write, umask_mode
 from .config import Config
@@ -209,6 +207,9 @@ class Cache:
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Hold the download lock for ``key``; waits are bounded and logged."""
+        # filelock imports asyncio (~30 ms): only a download takes a lock.
+        import filelock
+
         self.ensure()
         locks = self.root / "locks"
         path = locks / f"{key}.lock"
