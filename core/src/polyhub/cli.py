@@ -364,11 +364,12 @@ def _show_warning(
 def main(argv: Sequence[str] | None = None) -> int:
     import warnings
 
-    from .errors import PolyhubError
-
     warnings.showwarning = _show_warning
     parser = _parser()
     args = parser.parse_args(argv)
+    # After parsing: --help and usage errors exit above without loading the
+    # errors module (and logging, which it imports).
+    from .errors import PolyhubError
     try:
         return _run(args)
     except PolyhubError as exc:
