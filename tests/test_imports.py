@@ -80,3 +80,12 @@ def test_cli_help_loads_no_plugin_and_no_http_stack():
 def test_listing_plugins_parses_no_yaml_and_opens_no_http_stack():
     loaded = _full_modules_after("import polyhub; polyhub.list_plugins()")
     assert {m.split(".")[0] for m in loaded}.isdisjoint({"requests", "urllib3", "yaml"})
+
+
+def test_submodules_stay_reachable_as_attributes():
+    loaded = _full_modules_after(
+        "import polyhub\nassert polyhub.api.download is polyhub.download\n"
+        "assert polyhub.cache.Cache.__name__ == 'Cache'\n"
+        "assert not hasattr(polyhub, 'no_such_thing')"
+    )
+    assert "polyhub.api" in loaded

@@ -150,11 +150,20 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'polyhub' has no attribute {name!r}")
     from importlib import import_module
 
+    module = _EXPORTS.get(name)
+    if module is None:
+        # `polyhub.api`, `polyhub.cache`...: a submodule, imported on first use as
+        # the eager imports of the package used to make them available.
+        if name.startswith("_"):
+            raise AttributeError(f"module 'polyhub' has no attribute {name!r}")
+        try:
+            return import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'polyhub' has no attribute {name!r}") from None
     value = getattr(import_module(f".{module}", __name__), name)
     globals()[name] = value  # later lookups skip this function
     return value
