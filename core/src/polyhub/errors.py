@@ -39,8 +39,10 @@ class PolyhubError(Exception):
 
     __module__ = "polyhub"
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Keywords go on to the built-in base a subclass also derives from
+        # (ImportError's name= and path= for MissingDependencyError).
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args), **kwargs)
 
 
 class ModelNotFoundError(PolyhubError, LookupError):
