@@ -370,6 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # After parsing: --help and usage errors exit above without loading the
     # errors module (and logging, which it imports).
     from .errors import PolyhubError
+
     try:
         return _run(args)
     except PolyhubError as exc:
