@@ -4,9 +4,15 @@ Both read the same local files. megengine.hub.list imports hubconf.py (and
 MegEngine); polyhub reads it statically. Cold = a fresh interpreter (polyhub
 also with an empty cache, so its time includes the git clone); warm = the
 same call repeated in one process (polyhub's per-commit reading dropped first,
-so it parses again; upstream keeps the repo's modules in sys.modules).
+so it parses again; upstream keeps the repo's modules in sys.modules), and
+warm as users see it (polyhub's per-commit memo kept: the figure of issue 12,
+target within 2x of upstream).
 
-Run: .venv/bin/python benchmarks/megengine_list.py
+The repository is one shaped like MegEngine/Models (94 entrypoints), built by the
+tests' fixtures: upstream cannot import the real one's hubconf.py here (it needs
+ftfy, regex... at module level).
+
+Run: .venv/bin/python benchmarks/megengine_list.py [repeats]
 """
 
 from __future__ import annotations
@@ -38,9 +44,9 @@ print(len(names), time.perf_counter() - t)
 
 
 def _child(code: str, env: dict[str, str]) -> tuple[int, float]:
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise SystemExit(f"the child failed:\n{done.stderr[-3000:]}")
     count, seconds = done.stdout.split()[-2:]
     return int(count), float(seconds)
 
@@ -54,7 +60,11 @@ def main(repeats: int = 5) -> None:
     sys.modules["mge_fixtures"] = fixtures  # dataclasses look their module up
     spec.loader.exec_module(fixtures)
     tmp = Path(tempfile.mkdtemp(prefix="polyhub-bench-list-"))
+    # Upstream imports hubconf.py, and the real MegEngine/Models imports packages
+    # (ftfy, regex, ...) at module level that are not installed here: the comparison
+    # uses a repository of the same shape (94 entrypoints) whose imports all resolve.
     repo, _ = fixtures.make_repo(tmp / "github" / "megengine", fixtures.models_shaped_files())
+    work = repo.work
     import megengine
 
     mge_home = tmp / "mge-home"
@@ -68,7 +78,7 @@ def main(repeats: int = 5) -> None:
             + hashlib.sha1(raw.encode()).hexdigest()[:16]
         )
     )
-    shutil.copytree(repo.work, cached, ignore=shutil.ignore_patterns(".git"))
+    shutil.copytree(work, cached, ignore=shutil.ignore_patterns(".git"))
     env = {
         **os.environ,
         "MGE_HOME": str(mge_home),
@@ -102,6 +112,14 @@ def main(repeats: int = 5) -> None:
         t = time.perf_counter()
         megengine.hub.list("megengine/models", use_cache=True)
         warm_u.append(time.perf_counter() - t)
+    kept = []
+    for _ in range(repeats * 4):
+        t = time.perf_counter()
+        polyhub.list_models("megengine", repo="megengine/models")
+        kept.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        megengine.hub.list("megengine/models", use_cache=True)
+        warm_u.append(time.perf_counter() - t)
     m = statistics.median
     print(f"94 entrypoints, medians of {repeats} cold / {repeats * 4} warm runs")
     print(
@@ -118,6 +136,9 @@ def main(repeats: int = 5) -> None:
     )
     print(
         f"warm, polyhub list_models offline (re-parses hubconf)         : {m(warm_p) * 1000:7.1f} ms  ratio {m(warm_p) / m(warm_u):.2f}"
+    )
+    print(
+        f"warm, polyhub list_models, same process (memo kept)          : {m(kept) * 1000:7.2f} ms  ratio {m(kept) / m(warm_u):.2f}  (target <= 2: {'OK' if m(kept) / m(warm_u) <= 2 else 'MISSED'})"
     )
 
 

@@ -96,7 +96,7 @@ def _is_read_only(path: Path) -> bool:
 # -- read-only and unwritable caches ------------------------------------------------------
 
 
-def test_warm_read_only_cache_loads_what_it_holds(home, hub):
+def test_warm_read_only_cache_loads_what_it_holds(home, hub, monkeypatch):
     data = payload(50_000)
     url = hub.add("m.bin", data)
     index_url = hub.add("index.json", b'{"v": 1}')
@@ -106,6 +106,7 @@ def test_warm_read_only_cache_loads_what_it_holds(home, hub):
     assert c.fetch_index(index_url) == b'{"v": 1}'
     c.fetch(unhashed, sha256=None)
     hub.files["/index.json"] = b'{"v": 2}'  # the hub moved on: the index must be refreshed
+    monkeypatch.setenv("POLYHUB_INDEX_TTL", "0")  # now, not in a day
     with read_only(home):
         assert _is_read_only(home)
         assert cache().fetch(url, sha256=sha(data), size=len(data), view="x/m.bin") == blob

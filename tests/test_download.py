@@ -9,7 +9,7 @@ import random
 import socket
 
 import pytest
-from polyhub import DownloadError, HashMismatchError, OfflineError, UntrustedError
+from polyhub import DownloadError, HashMismatchError, OfflineError, PolyhubWarning, UntrustedError
 from polyhub.cache import Cache
 from polyhub.config import read_config
 
@@ -252,6 +252,7 @@ def test_verify_flag_rehashes_a_bit_flip(home, hub):
 
 
 def test_index_uses_etag_and_works_offline(home, hub, monkeypatch):
+    monkeypatch.setenv("POLYHUB_INDEX_TTL", "0")  # revalidate on every use
     url = hub.add("ONNX_HUB_MANIFEST.json", b"[]")
     assert cache().fetch_index(url) == b"[]"
     assert cache().fetch_index(url) == b"[]"
@@ -265,11 +266,14 @@ def test_index_uses_etag_and_works_offline(home, hub, monkeypatch):
 
 def test_index_falls_back_to_cache_when_server_fails(home, hub, sleeps, monkeypatch):
     monkeypatch.setenv("POLYHUB_RETRIES", "1")
+    monkeypatch.setenv("POLYHUB_INDEX_TTL", "0")
     url = hub.add("index.json", b'{"v": 1}')
     cache().fetch_index(url)
     hub.script("index.json", ("status", 503), ("status", 503))
-    assert cache().fetch_index(url) == b'{"v": 1}'
-    assert len(hub.gets("index.json")) == 3
+    with pytest.warns(PolyhubWarning, match="HTTP 503.*using the cached indexes"):
+        assert cache().fetch_index(url) == b'{"v": 1}'
+    # With a copy in hand the 503 is not retried: one request, no backoff.
+    assert len(hub.gets("index.json")) == 2 and sleeps == []
 
 
 def test_unreachable_server_is_a_download_error(home, sleeps, monkeypatch, leftovers):
@@ -280,6 +284,7 @@ def test_unreachable_server_is_a_download_error(home, sleeps, monkeypatch, lefto
     s.close()  # nothing listens there now
     with pytest.raises(DownloadError, match=f"127.0.0.1:{port}"):
         cache().fetch(f"http://127.0.0.1:{port}/m.bin", sha256="0" * 64, size=10)
+    assert sleeps == []  # a refused connection is not retried like a 503
     assert leftovers(home) == [] or all(p.suffix == ".part" for p in leftovers(home))
 
 

@@ -34,3 +34,58 @@ def test_cli_help_imports_no_framework():
         "import sys; sys.argv = ['polyhub', '--help']\ntry:\n from polyhub.cli import main; main()\nexcept SystemExit: pass"
     )
     assert loaded.isdisjoint(FRAMEWORKS)
+
+
+# What start-up must not pay for: the HTTP stack (~60 ms), YAML, the plugin manager
+# and its entry-point scan (importlib.metadata), git and subprocess plumbing.
+HEAVY = ("requests", "urllib3", "yaml", "pluggy", "filelock", "tqdm", "subprocess")
+
+
+def _full_modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_import_polyhub_loads_nothing_until_a_name_is_used():
+    loaded = _full_modules_after("import polyhub")
+    assert {m.split(".")[0] for m in loaded}.isdisjoint(HEAVY), loaded & set(HEAVY)
+    assert "importlib.metadata" not in loaded  # no entry-point scan
+    assert sorted(m for m in loaded if m.startswith("polyhub")) == ["polyhub"]
+    assert not any(m.startswith("polyhub_") for m in loaded)  # no plugin
+
+
+def test_a_public_name_loads_its_module_on_first_use():
+    loaded = _full_modules_after(
+        "import polyhub\nassert polyhub.PolyhubError.__name__ == 'PolyhubError'\n"
+        "assert callable(polyhub.load) and 'load' in dir(polyhub)"
+    )
+    assert "polyhub.errors" in loaded and "polyhub.api" in loaded
+    assert "requests" not in loaded and "yaml" not in loaded
+
+
+def test_cli_help_loads_no_plugin_and_no_http_stack():
+    loaded = _full_modules_after(
+        "import sys; sys.argv = ['polyhub', '--help']\ntry:\n from polyhub.cli import main; main()\nexcept SystemExit: pass"
+    )
+    assert {m.split(".")[0] for m in loaded}.isdisjoint(HEAVY), loaded & set(HEAVY)
+    assert "importlib.metadata" not in loaded
+    assert not any(m.startswith("polyhub_") for m in loaded)
+
+
+def test_listing_plugins_parses_no_yaml_and_opens_no_http_stack():
+    loaded = _full_modules_after("import polyhub; polyhub.list_plugins()")
+    assert {m.split(".")[0] for m in loaded}.isdisjoint({"requests", "urllib3", "yaml"})
+
+
+def test_submodules_stay_reachable_as_attributes():
+    loaded = _full_modules_after(
+        "import polyhub\nassert polyhub.api.download is polyhub.download\n"
+        "assert polyhub.cache.Cache.__name__ == 'Cache'\n"
+        "assert not hasattr(polyhub, 'no_such_thing')"
+    )
+    assert "polyhub.api" in loaded

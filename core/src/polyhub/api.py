@@ -368,7 +368,10 @@ def download(
     if not models:
         raise UnsupportedError(f"{card.address} has no downloadable model file (its model is code)")
     try:
-        asset = plan_load(card, parse_device(core.get("device")), context).asset or models[0]
+        # Chosen from what the runtimes declare, never by importing one to probe its
+        # devices (onnxruntime's probe cost a warm download 0.5 s of CPU).
+        device_ = parse_device(core.get("device"))
+        asset = plan_load(card, device_, context, probe=False).asset or models[0]
     except UnsupportedError:
         asset = models[0]  # downloading needs no runtime
     return _fetch(card, asset, context)

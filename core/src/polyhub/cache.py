@@ -53,15 +53,12 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-import filelock
-import requests
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from . import partials
 from .atomic import atomic_write, umask_mode
 from .config import Config, home_source
-from .downloader import Downloaded, fetch_bytes, is_local, stream_to_file
 from .errors import (
     DownloadError,
     HashMismatchError,
@@ -69,8 +66,12 @@ from .errors import (
     PolyhubWarning,
     UntrustedError,
 )
+from .locations import is_local
 from .paths import UnsafePathError, safe_join
 from .redact import redact_url
+
+if TYPE_CHECKING:
+    from .downloader import Downloaded
 
 __all__ = ["BlobInfo", "Cache"]
 
@@ -98,6 +99,11 @@ _NOT_A_FILE = (
     (b"<html", "an HTML page"),
     (b"<?xml", "an XML document"),
 )
+
+
+# A path segment that is a full git commit id (sha1 or sha256): an index under it
+# is immutable, so its cached copy never expires.
+_IMMUTABLE = re.compile(r"/(?:[0-9a-f]{40}|[0-9a-f]{64})/", re.IGNORECASE)
 
 
 def _key(text: str) -> str:
@@ -177,6 +183,11 @@ class Cache:
         self.root = config.home
         # Set by the Context from the plugins' blob hooks; None: hubs only.
         self.tier: BlobTier | None = None
+        # Hubs (host:port) that failed to answer during this call (a cache lives for
+        # one call of the API): their cached indexes are used without asking again,
+        # so a listing reading 2,915 cards from a hub that is down costs one failed
+        # request and one warning.
+        self._down_hubs: set[str] = set()
 
     # -- layout -------------------------------------------------------------
 
@@ -233,6 +244,9 @@ class Cache:
 
         ``what`` (a URL) names the download in the message a wait logs.
         """
+        # filelock imports asyncio (~30 ms): only a download takes a lock.
+        import filelock
+
         self.ensure()
         locks = self.root / "locks"
         path = locks / f"{key}.lock"
@@ -400,6 +414,10 @@ class Cache:
         self, url: str, mine: Path, *, size: int | None, resumable: bool, name: str
     ) -> Downloaded:
         """:func:`stream_to_file`, with the cache's own write failures made typed errors."""
+        import requests  # ~60 ms: only when something must be downloaded
+
+        from .downloader import stream_to_file
+
         try:
             return stream_to_file(url, mine, self.config, size=size, resumable=resumable, name=name)
         except DownloadError:
@@ -705,44 +723,70 @@ class Cache:
     # -- indexes ------------------------------------------------------------
 
     def fetch_index(self, url: str, *, original_url: str | None = None) -> bytes:
-        """Fetch a small index document, revalidated with its ETag, usable offline."""
+        """Fetch a small index document (a manifest, a card), cached and usable offline.
+
+        A cached copy younger than ``POLYHUB_INDEX_TTL`` seconds (default a day;
+        for good when the URL names a commit) is used without any request;
+        ``force_reload`` asks the hub at once. An older copy is revalidated with
+        its ETag. When the hub cannot be asked (refused, unknown host, a 5xx),
+        the cached copy is used at once, without retries, with one
+        :class:`~polyhub.PolyhubWarning`, and that hub is not asked again by
+        this cache object (one call of the API).
+        """
         original_url = original_url or url
         if is_local(url):
+            from .downloader import fetch_bytes
+
             return fetch_bytes(url, self.config)[1]
         base = self.root / "index" / _key(original_url)
         body_path, meta_path = base.with_suffix(".body"), base.with_suffix(".json")
-        cached = body_path.read_bytes() if body_path.exists() else None
+        try:
+            cached: bytes | None = body_path.read_bytes()
+        except FileNotFoundError:
+            cached = None
+        except OSError as exc:
+            log.debug("cannot read the cached index %s: %s", body_path, exc)
+            cached = None
         meta = self._read_meta(meta_path) if cached is not None else {}
         if self.config.offline:
             if cached is None:
                 raise self._offline_error(f"the index {original_url}")
+            return cached
+        host = urlsplit(url).netloc
+        if (
+            cached is not None
+            and not self.config.force_reload
+            and (self._index_fresh(meta, original_url) or host in self._down_hubs)
+        ):
             return cached
         headers = (
             {"If-None-Match": meta["etag"]}
             if meta.get("etag") and not self.config.force_reload
             else {}
         )
+        # With a copy in hand, a failing hub costs one request, not a minute of backoff.
+        config = self.config if cached is None else self.config.with_(retries=0)
+        from .downloader import fetch_bytes  # the HTTP stack: only when the hub is asked
+
         try:
-            status, body, resp_headers = fetch_bytes(url, self.config, headers=headers)
+            status, body, resp_headers = fetch_bytes(url, config, headers=headers)
         except DownloadError as exc:
             if cached is not None and exc.status in (None, 408, 429, 500, 502, 503, 504):
-                log.warning("using the cached copy of %s: %s", original_url, exc)
+                self._down_hubs.add(host)
+                warnings.warn(
+                    f"{exc}; using the cached indexes of {host} as they are "
+                    f"(this one: {redact_url(original_url)})",
+                    PolyhubWarning,
+                    stacklevel=3,
+                )
                 return cached
             raise
         if status == 304 and cached is not None:
+            self._write_index_meta(meta_path, original_url, meta.get("etag"))
             return cached
         try:
             atomic_write(body_path, body)
-            atomic_write(
-                meta_path,
-                json.dumps(
-                    {
-                        "url": redact_url(original_url),
-                        "etag": resp_headers.get("ETag"),
-                        "fetched": time.time(),
-                    }
-                ).encode(),
-            )
+            self._write_index_meta(meta_path, original_url, resp_headers.get("ETag"), strict=True)
         except OSError as exc:
             if cached is None:
                 log.info("cannot cache the index %s: %s", original_url, exc)
@@ -757,7 +801,28 @@ class Cache:
             return cached
         return body
 
-    def _read_meta(self, path: Path) -> dict[str, str]:
+    def _index_fresh(self, meta: dict[str, Any], url: str) -> bool:
+        if _IMMUTABLE.search(urlsplit(url).path):
+            return True  # a commit's files never change
+        fetched = meta.get("fetched")
+        if not isinstance(fetched, (int, float)):
+            return False
+        age = time.time() - fetched
+        return 0 <= age < self.config.index_ttl
+
+    @staticmethod
+    def _write_index_meta(path: Path, url: str, etag: Any, *, strict: bool = False) -> None:
+        record = {"url": redact_url(url), "etag": etag, "fetched": time.time()}
+        try:
+            atomic_write(path, json.dumps(record).encode())
+        except OSError as exc:
+            if strict:
+                raise
+            # Read-only cache: the copy is still right (the hub said 304); it is just
+            # revalidated again next time.
+            log.debug("cannot record the revalidation of %s: %s", url, exc)
+
+    def _read_meta(self, path: Path) -> dict[str, Any]:
         try:
             data = json.loads(path.read_text())
         except (FileNotFoundError, ValueError):

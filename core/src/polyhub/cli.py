@@ -751,13 +751,15 @@ def _stdout_gone() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``polyhub`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # After parsing: --help and usage errors exit above without loading the
+    # errors module and the rest.
     from .address import AddressError
     from .device import DeviceError
     from .errors import PolyhubError, UntrustedError
     from .logs import level_from_env
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
         level_from_env()
     except PolyhubError as exc:

@@ -145,6 +145,10 @@ class Config:
     # and for an index (a manifest, a card), which is held in memory.
     max_download_bytes: int = 16 << 30
     max_index_bytes: int = 64 << 20
+    # How long a cached hub index (a manifest, a card) is used without asking the hub
+    # again; an index whose URL names a commit never changes and is kept for good.
+    # ``force_reload=True`` refreshes it at once.
+    index_ttl: float = 24 * 3600.0
 
     def with_(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -191,4 +195,5 @@ def read_config(
         low_speed_time=_env_float("POLYHUB_LOW_SPEED_TIME", 60.0),
         max_download_bytes=_env_bytes("POLYHUB_MAX_DOWNLOAD_BYTES", 16 << 30),
         max_index_bytes=_env_bytes("POLYHUB_MAX_INDEX_BYTES", 64 << 20),
+        index_ttl=_env_float("POLYHUB_INDEX_TTL", 24 * 3600.0),
     )

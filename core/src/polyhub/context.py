@@ -123,7 +123,7 @@ class Context:
 
     @staticmethod
     def _check_local_reference(card: ModelCard, asset: Asset) -> None:
-        from .downloader import is_local
+        from .locations import is_local
 
         # A card served by a remote hub must not make polyhub read files of this
         # machine (file:// or a path): that would copy local secrets into the cache.

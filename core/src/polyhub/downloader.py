@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote, urljoin, urlparse, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlparse, urlsplit, urlunsplit
 from urllib.request import getproxies_environment
 
 import requests
@@ -46,6 +46,7 @@ import urllib3.connectionpool
 from .config import Config
 from .errors import DownloadError
 from .lfs import MAX_POINTER, check_body_head
+from .locations import is_local, local_path
 
 __all__ = [
     "Downloaded",
@@ -60,7 +61,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-# Faults worth a retry: refused or reset connections, timeouts, bodies cut short.
+# Faults worth a retry: reset connections, timeouts, bodies cut short. A refused
+# connection or a host name that does not resolve is not among them (see
+# :func:`unreachable`): it answers the same a second later, and retrying it kept a
+# user waiting 17 s for an error, or for the cached index it then used anyway.
 TRANSIENT = (
     requests.ConnectionError,
     requests.Timeout,
@@ -77,19 +81,6 @@ USER_AGENT = "polyhub/0.1 (+https://github.com/polyhub)"
 
 # Indirection so tests can record the sleeps instead of waiting.
 sleep: Callable[[float], None] = time.sleep
-
-
-def is_local(url: str) -> bool:
-    """True for ``file://`` URLs and plain paths."""
-    scheme = urlparse(url).scheme
-    return scheme in ("", "file") or (len(scheme) == 1 and sys.platform == "win32")
-
-
-def local_path(url: str) -> Path:
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    return Path(url)
 
 
 def _retry_after(resp: requests.Response) -> float | None:
@@ -363,6 +354,36 @@ NOT_TRANSIENT = (
 )
 
 
+def unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` is a connection that never opened: refused, no route, unknown host.
+
+    Not a connect timeout (a busy or distant server may answer the next try) and
+    not a connection lost after it opened (a reset mid-body is retried).
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, urllib3.exceptions.NewConnectionError):
+            return True  # NameResolutionError is one too
+        if isinstance(e, urllib3.exceptions.MaxRetryError):
+            todo.append(e.reason)
+        todo.extend(a for a in e.args if isinstance(a, BaseException))
+        todo.extend((e.__cause__, e.__context__))
+    return False
+
+
+def _raise_if_unreachable(url: str, exc: Exception) -> None:
+    if unreachable(exc):
+        raise DownloadError(
+            f"GET {url} failed: cannot connect to {urlsplit(url).hostname}: {exc}",
+            url=url,
+        ) from exc
+
+
 def _raise_if_tls_untrusted(url: str, exc: Exception) -> None:
     """An untrusted certificate stays untrusted on retry: fail at once, naming the remedy."""
     if isinstance(exc, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
@@ -416,6 +437,7 @@ def fetch_bytes(
                     return resp.status_code, _read_index(resp, url, config), dict(resp.headers)
             except TRANSIENT as exc:
                 _raise_if_tls_untrusted(url, exc)
+                _raise_if_unreachable(url, exc)
                 attempt = _count_transient(url, attempt, config, exc)
             except NOT_TRANSIENT as exc:
                 raise _not_transient(url, exc) from exc
@@ -674,6 +696,7 @@ def stream_to_file(
                             break
                 except TRANSIENT as exc:
                     _raise_if_tls_untrusted(url, exc)
+                    _raise_if_unreachable(url, exc)
                     attempt += 1
                     if attempt > config.retries:
                         raise DownloadError(

@@ -64,11 +64,41 @@ def _candidates(card: ModelCard) -> list[tuple[Asset | None, str | None]]:
     return list(models)
 
 
+_CPU = Device("cpu")
+
+
+def _without_probe(declared: tuple[str, ...], device: Device, probe: bool) -> Device | None:
+    """The device to use when it is known without asking the runtime, else ``None``.
+
+    ``device.kind`` (when not auto) is one the runtime declares: checked before.
+    """
+    if device.is_auto:
+        if "cpu" in declared and (not probe or declared == ("cpu",)):
+            return _CPU
+        return None
+    if device.kind == "cpu" or not probe:
+        return device
+    return None
+
+
 def plan_load(
-    card: ModelCard, device: Device, context: Context, *, runtime: str | None = None
+    card: ModelCard,
+    device: Device,
+    context: Context,
+    *,
+    runtime: str | None = None,
+    probe: bool = True,
 ) -> Plan:
     """Pick the asset and runtime for ``device``.
 
+    A runtime's devices are probed (``polyhub_runtime_devices``, which imports the
+    framework: onnxruntime ~0.5 s of CPU, MindSpore seconds) only when the answer
+    is not already known from what it declares: every runtime that declares the
+    CPU has one, so ``cpu`` (and ``auto`` for a CPU-only runtime) needs no probe.
+
+    :param probe: ``False`` never probes: ``auto`` then means the CPU, and a
+        declared device kind is taken as present. For choosing a file to download,
+        which must not import a framework.
     :raises UnsupportedError: nothing in the card can run there; the message names
         every format, the runtimes that load it and the devices they reach.
     """
@@ -109,6 +139,16 @@ def plan_load(
             not_installed = info.missing_reason()
             if not_installed:
                 reasons.append(f"skipped {label} with {info.name}: {not_installed}")
+                continue
+            known = _without_probe(tuple(info.devices), device, probe)
+            if known is not None:
+                reasons.append(f"chose {label} with {info.name} on {known}")
+                return Plan(asset, fmt, info.name, known, tuple(reasons))
+            if not probe:
+                reasons.append(
+                    f"skipped {label} with {info.name}: it does not declare the cpu "
+                    "(auto, without probing devices, means the cpu)"
+                )
                 continue
             try:
                 present = context.runtime_devices(info.name)

@@ -108,6 +108,18 @@ def test_list_models_filters(github_models: Any, h: Any) -> None:
         polyhub.list_models("megengine", colour="red")
 
 
+def test_a_repeated_listing_reuses_the_cards_of_its_commit(github_models: Any, h: Any) -> None:
+    first = polyhub.list_models("megengine", repo="megengine/models")
+    again = polyhub.list_models("megengine", repo="megengine/models")
+    assert len(first) == 94 and all(a is b for a, b in zip(first, again, strict=True))
+    # Filters still apply to the reused cards, and a different spelling of the
+    # repository (its own addresses) gets cards of its own.
+    pretrained = polyhub.list_models("megengine", repo="megengine/models", pretrained=True)
+    assert 0 < len(pretrained) < 94 and all("pretrained" in c.tags for c in pretrained)
+    other = polyhub.list_models("megengine", repo="https://github.com/megengine/models.git")
+    assert len(other) == 94 and other[0] is not first[0]
+
+
 def test_unknown_entry_lists_the_entries(github_models: Any) -> None:
     with pytest.raises(polyhub.ModelNotFoundError) as err:
         polyhub.load("megengine:megengine/models/resnet19")

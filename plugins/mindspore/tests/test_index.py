@@ -47,7 +47,7 @@ def test_list_real_tree_with_filters(realdata: Path):
     # Listing downloaded nothing and built one index file.
     home = Path(polyhub.get_dir())
     assert not (home / "blobs").exists()
-    assert len(list((home / "index" / "mindspore").glob("*.json"))) == 1
+    assert len(list((home / "index" / "mindspore").glob("*.marshal"))) == 1
 
 
 def test_unknown_filter_is_a_type_error(realdata: Path):
@@ -87,3 +87,39 @@ def test_local_tree_changes_rebuild_the_index(hub_root: Path, h):
 def test_http_hub_cannot_list_and_says_why(server):
     with pytest.raises(polyhub.UnsupportedError, match="git repository or a local checkout"):
         polyhub.list_models("mindspore", hub=server.url)
+
+
+def test_cards_from_the_stored_index_equal_cards_built_afresh(realdata: Path) -> None:
+    """The listing rebuilds cards from the marshal index without their constructors:
+    every field, the metadata included, must equal the card the constructors build."""
+    import dataclasses
+
+    from polyhub import ModelCard
+    from polyhub_mindspore import index
+
+    listed = polyhub.list_models("mindspore", hub=str(realdata))
+    index._MEMO.clear()  # the second listing reads the stored file
+    index._CARDS.clear()
+    stored = polyhub.list_models("mindspore", hub=str(realdata))
+    assert len(stored) == len(listed) > 2000
+    for card in stored:
+        again = ModelCard(**{f.name: getattr(card, f.name) for f in dataclasses.fields(ModelCard)})
+        assert again == card and dict(again.metadata) == dict(card.metadata)
+        assert again.address == card.address and hash(again.address) == hash(card.address)
+        assert all(dataclasses.replace(a) == a for a in card.assets)
+    by_uid = {c.address.path: c for c in listed}
+    for card in stored:
+        first = by_uid[card.address.path]
+        assert card == first and dict(card.metadata) == dict(first.metadata)
+
+
+def test_a_damaged_stored_index_is_rebuilt(realdata: Path, polyhub_env: Path) -> None:
+    from polyhub_mindspore import index
+
+    first = polyhub.list_models("mindspore", hub=str(realdata), model="alexnet")
+    stored = list((polyhub_env / "index" / "mindspore").glob("*.marshal"))
+    assert len(stored) == 1
+    for damage in (b"", b"\x00garbage", stored[0].read_bytes()[:1000]):
+        stored[0].write_bytes(damage)
+        index._MEMO.clear()
+        assert polyhub.list_models("mindspore", hub=str(realdata), model="alexnet") == first

@@ -111,7 +111,9 @@ def _leftovers(home: Path) -> list[Path]:
     return [p for p in home.rglob("*") if p.name.endswith((".tmp", ".part"))]
 
 
-def test_external_data_from_the_verified_tarball(tmp_path: Path, serve, polyhub_home) -> None:
+def test_external_data_from_the_verified_tarball(
+    tmp_path: Path, serve, polyhub_home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tmp_path / "hub"
     reference = _publish(root, tarball=True, beside=False)
     server = serve(root)
@@ -122,8 +124,12 @@ def test_external_data_from_the_verified_tarball(tmp_path: Path, serve, polyhub_
     assert f"/{FOLDER}/{DATA_NAME}" not in server.requests
     assert not (polyhub_home / "urls").exists()  # no first-seen record: nothing unhashed
     assert _leftovers(polyhub_home) == []
-    # Warm: a second load fetches no file again (the manifest is only revalidated).
+    # Warm: a second load sends no request at all (the cached manifest is fresh,
+    # POLYHUB_INDEX_TTL); once it has expired, only the manifest is revalidated.
     before = len(server.requests)
+    _check_forward_pass(polyhub.load("onnx:wide-mlp", hub=server.base_url), reference)
+    assert server.requests[before:] == []
+    monkeypatch.setenv("POLYHUB_INDEX_TTL", "0")
     _check_forward_pass(polyhub.load("onnx:wide-mlp", hub=server.base_url), reference)
     assert server.requests[before:] == ["/ONNX_HUB_MANIFEST.json"]
 

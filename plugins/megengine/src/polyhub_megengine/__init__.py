@@ -12,7 +12,22 @@ Importing this package never imports MegEngine.
 
 from __future__ import annotations
 
-from .weights import load_weights, pretrained
+TYPE_CHECKING = False  # not typing's: the plugin's import is on `polyhub plugins`' path
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .weights import load_weights, pretrained
 
 __all__ = ["load_weights", "pretrained"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # The entry point imports this package to find the hooks; the weights module
+    # (threads, contextvars, hashing) is needed only by a hubconf that uses it.
+    if name in __all__:
+        from . import weights
+
+        return getattr(weights, name)
+    raise AttributeError(f"module 'polyhub_megengine' has no attribute {name!r}")

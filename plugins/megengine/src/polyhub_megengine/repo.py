@@ -52,6 +52,10 @@ _LIST_FILTERS = frozenset(
 _read: dict[tuple[str, str], Hubconf] = {}
 _read_lock = threading.Lock()
 _pinned: dict[tuple[str, str, str], Path] = {}
+# The cards of every entrypoint of a commit, per repository spec: cards are
+# immutable, so a repeated listing only filters them. Building 94 cards per call
+# (and the garbage collection their allocations set off) was most of a warm listing.
+_cards: dict[tuple[str, str, RepoSpec], list[tuple[Entry, ModelCard]]] = {}
 _SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 
 
@@ -208,6 +212,19 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
     model = str(filters["model"]).lower() if filters.get("model") else None
     cards = []
     entries = conf.entries()
+    key = (str(root), commit or "", spec)
+    with _read_lock:
+        built = _cards.get(key) if commit is not None else None
+    if built is None:
+        built = [
+            (entry, card_for(spec.address(name), spec, entry, commit, conf))
+            for name, entry in entries.items()
+        ]
+        if commit is not None:
+            with _read_lock:
+                if len(_cards) > 64:
+                    _cards.clear()
+                _cards[key] = built
     if conf.broken:
         # A fault in one entrypoint's modules stays with it; the listing says so.
         first = next(iter(conf.broken.values()))
@@ -217,14 +234,15 @@ def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
             PolyhubWarning,
             stacklevel=4,
         )
-    for name, entry in entries.items():
+    pretrained_only = _flag(filters.get("pretrained", False))
+    for entry, card in built:
+        name = entry.name
         if model and model != name.lower() and model not in name.lower():
             continue
         if "kind" in filters and entry.kind != filters["kind"]:
             continue
-        if _flag(filters.get("pretrained", False)) and not entry.decorator:
+        if pretrained_only and not entry.decorator:
             continue
-        card = card_for(spec.address(name), spec, entry, commit, conf)
         if wanted_tags and not wanted_tags & {t.lower() for t in card.tags}:
             continue
         cards.append(card)

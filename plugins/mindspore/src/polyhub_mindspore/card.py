@@ -40,6 +40,7 @@ import yaml
 from polyhub import Address, Asset, CodeRef, MetadataError, ModelCard
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .names import CODE_KIND
 from .uid import Uid, check_filename, check_segment
 
 __all__ = [
@@ -54,7 +55,6 @@ __all__ = [
 ]
 
 FILE_FORMATS = ("air", "ckpt", "mindir", "mslite", "onnx")
-CODE_KIND = "mindspore-hub-conf"
 TEXT_FIELDS = (
     "model-name",
     "backbone-name",

@@ -24,13 +24,13 @@ from urllib.parse import unquote, urlsplit
 
 from polyhub import Context, DownloadError, ModelNotFoundError, UnsupportedError
 
+from .names import HUB_ENV
 from .uid import Uid
 
 __all__ = ["DEFAULT_HUB", "HUB_ENV", "Hub", "HubSpec", "open_hub", "parse_hub"]
 
 DEFAULT_HUB = "https://gitee.com/mindspore/hub.git"
 DEFAULT_BRANCH = "master"
-HUB_ENV = "POLYHUB_MINDSPORE_HUB"
 
 
 @dataclass(frozen=True)
@@ -190,21 +190,24 @@ class Hub:
 
         if self.root is None:
             return ""
-        digest = hashlib.sha256()
+        # One sort and one hash at the end rather than a sort per folder and an
+        # update per file: this runs on every first listing of a process.
+        lines: list[str] = []
         stack = [str(self.root / "assets")]
         while stack:
             folder = stack.pop()
             with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=True):
-                    stack.append(entry.path)
-                elif entry.name.endswith(".md"):
-                    st = entry.stat()
-                    digest.update(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        return digest.hexdigest()
+                for entry in it:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=True):
+                        stack.append(entry.path)
+                    elif name.endswith(".md"):
+                        st = entry.stat()
+                        lines.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
+        lines.sort()
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def open_hub(spec: HubSpec, context: Context) -> Hub:

@@ -14,7 +14,6 @@ from typing import Any
 
 from polyhub import Asset, Context, ModelCard
 
-from .card import split_body, unbracket
 from .hub import open_hub, parse_hub
 from .index import cards_of, filter_indices, load_index
 
@@ -58,6 +57,8 @@ def help_text(card: ModelCard, context: Context) -> str:
                 text = f.read()
     except OSError as exc:
         log.debug("cannot read %s for help: %s", file, exc)
+    from .card import split_body  # the card parser (and YAML): not needed to list
+
     body = split_body(text) if text else ""
     head = f"{card.metadata.get('model-name') or card.name}: {card.summary}".strip()
     return f"{head}\n\n{body}".strip() if body else head
@@ -70,6 +71,8 @@ def declared_prefix(card: ModelCard, asset: Asset) -> str | None:
     """The short sha256 a card gives for ``asset`` (mindcv cards publish 8 digits), if any."""
     if asset.sha256 is not None:
         return None
+    from .card import unbracket
+
     entries = card.metadata.get("asset")
     if isinstance(entries, dict):
         entries = [entries]

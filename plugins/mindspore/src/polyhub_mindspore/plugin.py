@@ -31,8 +31,7 @@ TRUSTED = (
 
 @hookimpl
 def polyhub_register_sources(registry: SourceRegistry) -> None:
-    from .hub import HUB_ENV
-    from .resolve import SOURCE_OPTIONS
+    from .names import HUB_ENV, SOURCE_OPTIONS
 
     registry.add(
         SourceInfo(
@@ -60,8 +59,7 @@ _MS_INSTALL = "pip install mindspore"
 
 @hookimpl
 def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
-    from .card import CODE_KIND
-    from .runtime import AIR_RUNTIME, LITE_RUNTIME, MS_RUNTIME
+    from .names import AIR_RUNTIME, CODE_KIND, LITE_RUNTIME, MS_RUNTIME
 
     registry.add(
         RuntimeInfo(

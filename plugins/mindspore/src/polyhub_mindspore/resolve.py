@@ -19,12 +19,12 @@ from polyhub import Address, Context, DownloadError, ModelCard, ModelNotFoundErr
 from .card import build_card, read_card
 from .hub import Hub
 from .legacy import read_with_legacy_fallback, uid_of_site_url
+from .names import SOURCE_OPTIONS
 from .uid import Uid, parse_uid, uid_from_relpath
 
 __all__ = ["SOURCE_OPTIONS", "card_address", "is_card_url", "load_card", "resolve"]
 
 # Options the source consumes; the rest go to create_network.
-SOURCE_OPTIONS = ("hub", "pretrained")
 
 _GITEE_BLOB = re.compile(r"^https?://gitee\.com/([^/]+)/([^/]+)/blob/(.+)$")
 _GITHUB_BLOB = re.compile(r"^https?://github\.com/([^/]+)/([^/]+)/blob/(.+)$")

@@ -17,7 +17,7 @@ from typing import Any
 
 from polyhub import Device, LoadRequest, MetadataError, UnsupportedError
 
-from .card import CODE_KIND
+from .names import AIR_RUNTIME, CODE_KIND, LITE_RUNTIME, MS_RUNTIME
 
 __all__ = [
     "AIR_RUNTIME",
@@ -30,9 +30,6 @@ __all__ = [
     "set_device",
 ]
 
-MS_RUNTIME = "mindspore"
-AIR_RUNTIME = "mindspore-air"
-LITE_RUNTIME = "mindspore-lite"
 
 # Extra positional arguments for create_network, for the mindspore_hub compat layer.
 ARGS_OPTION = "create_network_args"

@@ -32,8 +32,8 @@ from urllib.parse import quote
 from polyhub import Asset, DownloadError, HashMismatchError, MetadataError
 from polyhub.atomic import atomic_folder
 from polyhub.cache import file_sha256
-from polyhub.downloader import is_local
 from polyhub.lfs import GitLfsPointerError
+from polyhub.locations import is_local
 from polyhub.paths import UnsafePathError, safe_relpath
 
 from .external import external_refs
