@@ -223,10 +223,7 @@ def test_set_dir_get_dir_and_force_reload(
     try:
         hub.set_dir("my/cache/directory")
         print(hub.get_dir())
-        assert (
-            Path(capsys.readouterr().out.strip()).resolve()
-            == (tmp_path / "my" / "cache" / "directory").resolve()
-        )
+        assert capsys.readouterr().out == "my/cache/directory\n"  # as onnx.hub prints it
         hub.load("resnet50")
         start = len(served.requests)
         hub.load("resnet50")  # cached: no model download

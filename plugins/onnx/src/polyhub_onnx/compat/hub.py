@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -163,8 +164,13 @@ def set_dir(new_dir: str) -> None:
 
 
 def get_dir() -> str:
-    """The cache directory: polyhub's home (``POLYHUB_HOME``, ``XDG_CACHE_HOME``...)."""
-    return str(polyhub.get_dir())
+    """The cache directory: the string given to :func:`set_dir` (as upstream returns it,
+    relative or with ``~``) while polyhub's home is still that folder; else polyhub's
+    home (``POLYHUB_HOME``, ``XDG_CACHE_HOME``...)."""
+    home = polyhub.get_dir()
+    if _ONNX_HUB_DIR is not None and Path(os.path.expanduser(_ONNX_HUB_DIR)).absolute() == home:
+        return _ONNX_HUB_DIR
+    return str(home)
 
 
 def list_models(
