@@ -101,7 +101,7 @@ def test_card_code_runs_unchanged(
     namespace: dict[str, Any] = {"__name__": "__card__"}
     # The cards were published for MindSpore 1.x; polyhub says so (and which branch it used).
     with pytest.warns(polyhub.PolyhubWarning):
-        exec(compile(code, str(card), "exec"), namespace)
+        exec(compile(code, f"<{card.name}>", "exec"), namespace)
 
     assert card_world and card_world[0]["device_target"] in ("Ascend", "GPU")
     network = namespace["network"]

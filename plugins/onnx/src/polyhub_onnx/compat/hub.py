@@ -1,9 +1,11 @@
 """A drop-in for ``onnx.hub``, which onnx removed in 1.21, backed by polyhub.
 
 Replace ``from onnx import hub`` with ``from polyhub_onnx.compat import hub``:
-the names, arguments and return types are those of onnx 1.11-1.20
-(``load``, ``list_models``, ``get_model_info``, ``download_model_with_test_data``,
-``load_composite_model``, ``set_dir``, ``get_dir``, ``ModelInfo``). What changes:
+the names, arguments, defaults and return types follow ``onnx.hub`` of
+onnx v1.20.1, the last release that has it:
+``load``, ``list_models``, ``get_model_info``, ``download_model_with_test_data``,
+``load_composite_model``, ``set_dir``, ``get_dir``, ``ModelInfo``. Every
+difference is in the table in ``docs/onnx.md``. What changes:
 
 * the manifest is cached (ETag revalidation), so listing and loading work
   offline (``POLYHUB_OFFLINE=1``); files are verified before they reach the
