@@ -8,8 +8,8 @@ attribute of the installed ``megengine`` package, restored afterwards). The code
 and weights come from the real hosts' addresses, sent to loopback by
 ``POLYHUB_MIRRORS``: the real ``MegEngine/Models`` repository (its bundle) at
 ``github.com/megengine/models.git``, and at the real ``@hub.pretrained`` URL of
-``resnet18`` a state dict of the REAL ``resnet18`` network (the repository's own
-code, seeded), since the published weights are not here.
+each card's entry (``resnet18``, ``shufflenet_v2_x1_0``) a state dict of that REAL
+network (the repository's own code, seeded), since the published weights are not here.
 
 The only thing stubbed is the internet: the cards download ``cat.jpg`` from
 ``data.megengine.org.cn`` with ``urllib.request.urlretrieve``; that URL is served
@@ -19,13 +19,14 @@ does for polyhub), holding a JPEG made here with cv2 (the real photo is not here
 What does not run as written, and is not the hub client's doing: the sample's
 ``logits = model(processed_img)`` passes a numpy array, which MegEngine 1.13's
 ``conv2d`` refuses (``TypeError: py_apply expects tensor as inputs``) for the same
-``ResNet`` upstream ``megengine.hub.load`` returns; the test requires exactly that
+model upstream ``megengine.hub.load`` returns; the test requires exactly that
 error at exactly that line, then makes the call with the array as a tensor.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import sys
@@ -40,20 +41,25 @@ from polyhub_megengine.compat import hub as shim
 
 MODELS_URL = "https://github.com/megengine/models.git"
 CAT_URL = "https://data.megengine.org.cn/images/cat.jpg"
-RESNET18_CARD = "megengine_vision_resnet.md"
-RESNET18_MODULE = "official/vision/classification/resnet/model.py"
+# card -> (the entry its code loads, the module of the real repository that defines it)
+CARDS = {
+    "megengine_vision_resnet.md": ("resnet18", "official/vision/classification/resnet/model.py"),
+    "megengine_vision_shufflenet_v2.md": (
+        "shufflenet_v2_x1_0",
+        "official/vision/classification/shufflenet/model.py",
+    ),
+}
 
 # Run in a child process: the repository's ``official`` package must not enter this one.
 _MAKE_WEIGHTS = """
-import sys
+import importlib, json, sys
 import megengine as mge
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from official.vision.classification.resnet.model import resnet18
-np.random.seed(18)
-net = resnet18()
-state = {k: np.asarray(v) for k, v in net.state_dict().items()}
-mge.save(state, sys.argv[2])
+for module, entry, target in json.loads(sys.argv[2]):
+    np.random.seed(18)
+    net = getattr(importlib.import_module(module), entry)()
+    mge.save({k: np.asarray(v) for k, v in net.state_dict().items()}, target)
 """
 
 
@@ -73,18 +79,22 @@ def real_models(realhubs: Any, tmp_path_factory: pytest.TempPathFactory) -> dict
         capture_output=True,
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
-    source = (code / RESNET18_MODULE).read_text()
-    # The weights URL is the real code's (hubconf.py re-exports resnet18 from there).
-    url = re.search(r'@hub\.pretrained\(\s*"([^"]+)"\s*\)\s*def resnet18\(', source)
-    assert url is not None, f"resnet18 is no longer @hub.pretrained in {RESNET18_MODULE}"
-    target = realhubs.local_path(url.group(1))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    jobs, urls = [], {}
+    for entry, module in CARDS.values():
+        source = (code / module).read_text()
+        # The weights URL is the real code's (hubconf.py re-exports the entry from there).
+        url = re.search(rf'@hub\.pretrained\(\s*"([^"]+)"\s*\)\s*def {entry}\(', source)
+        assert url is not None, f"{entry} is no longer @hub.pretrained in {module}"
+        target = realhubs.local_path(url.group(1))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        jobs.append([module[: -len(".py")].replace("/", "."), entry, str(target)])
+        urls[entry] = (url.group(1), target)
     subprocess.run(
-        [sys.executable, "-c", _MAKE_WEIGHTS, str(code), str(target)],
+        [sys.executable, "-c", _MAKE_WEIGHTS, str(code), json.dumps(jobs)],
         check=True,
         capture_output=True,
     )
-    return {"realhubs": realhubs, "weights": target, "url": url.group(1)}
+    return {"realhubs": realhubs, "weights": urls}
 
 
 @pytest.fixture
@@ -119,7 +129,9 @@ def cat_on_loopback(realhubs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return tmp_path
 
 
-def test_resnet18_card_runs_unchanged(
+@pytest.mark.parametrize("card_name", sorted(CARDS))
+def test_card_code_runs_unchanged(
+    card_name: str,
     realdata: Path,
     real_models: dict[str, Any],
     shim_as_megengine_hub: None,
@@ -129,16 +141,18 @@ def test_resnet18_card_runs_unchanged(
     import megengine as mge
 
     monkeypatch.setenv("POLYHUB_MIRRORS", real_models["realhubs"].mirrors)
-    card = realdata / "megengine-hub" / "models" / RESNET18_CARD
+    entry, _ = CARDS[card_name]
+    url, weights = real_models["weights"][entry]
+    card = realdata / "megengine-hub" / "models" / card_name
     blocks = python_blocks(card)
     # The load block, then the sample in each language section (the same code twice).
-    assert len(blocks) == 3 and "megengine.hub.load('megengine/models', 'resnet18'" in blocks[0]
+    assert len(blocks) == 3 and f"megengine.hub.load('megengine/models', '{entry}'" in blocks[0]
     namespace: dict[str, Any] = {"__name__": "__card__"}
     exec(compile(blocks[0], f"<{card.name} block 1>", "exec"), namespace)
     model = namespace["model"]
-    assert type(model).__name__ == "ResNet" and not model.training
+    assert not model.training
     # The weights are the served file's, loaded through the shim.
-    served = mge.load(io.BytesIO(real_models["weights"].read_bytes()))
+    served = mge.load(io.BytesIO(weights.read_bytes()))
     state = model.state_dict()
     assert set(served) == set(state)
     for key, value in served.items():
@@ -146,7 +160,7 @@ def test_resnet18_card_runs_unchanged(
 
     # The sample (once per language section) downloads, reads and transforms the image,
     # then calls the model on a numpy array, which MegEngine 1.13's conv2d refuses
-    # whichever hub client built the model (upstream returns the same ResNet): the
+    # whichever hub client built the model (upstream returns the same model): the
     # card predates that change. Everything before that line runs as written.
     for number, block in enumerate(blocks[1:], start=2):
         name = f"<{card.name} block {number}>"
@@ -168,7 +182,7 @@ def test_resnet18_card_runs_unchanged(
     served_paths = real_models["realhubs"].requests
     assert "/data.megengine.org.cn/images/cat.jpg" in served_paths
     assert any(p.startswith("/github.com/megengine/models.git/") for p in served_paths)
-    assert "/" + real_models["url"].removeprefix("https://") in served_paths
+    assert "/" + url.removeprefix("https://") in served_paths
 
 
 def test_every_card_names_the_upstream_call_the_shim_provides(realdata: Path) -> None:
