@@ -19,6 +19,11 @@ nothing else changes): ``ResNet50`` (opset 7, the real entry's ports
 ``data`` [N,3,224,224] -> ``resnetv17_dense0_fwd`` [N,1000]), ``ResNet-preproc``
 (opset 18, output ``preproc_data``; its input is a plain uint8 batch, not the real
 sequence type) and MNIST opset 8's test-data tarball.
+
+Where the installed onnx still ships ``onnx.hub`` (< 1.21; its code is v1.20.1's),
+the listing and info calls are also made on it, on the same served hosts, and must
+give the same text; its ``load`` meets the real LFS pointer and fails its own hash
+check, which is the first row of the differences table in ``docs/onnx.md``.
 """
 
 from __future__ import annotations
@@ -257,3 +262,65 @@ def test_load_composite_model(served: Served) -> None:
     np.testing.assert_allclose(
         _run(composite, {"images": images}), _resnet_out(x, weight, bias), rtol=1e-4, atol=1e-4
     )
+
+
+# -- side by side with onnx.hub itself, where this onnx still ships it --------------------
+
+
+@pytest.fixture
+def upstream(
+    served: Served, realhubs: Any, realdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """``onnx.hub`` (onnx < 1.21) reaching the same served hosts: urllib's opener sends the
+    real hosts to loopback, as ``POLYHUB_MIRRORS`` does for polyhub. The media host serves
+    the real Git LFS pointers of onnx/models, which is what GitHub answers today."""
+    import subprocess
+    import urllib.request
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from onnx import hub as onnx_hub
+    except ImportError:
+        pytest.skip("this onnx no longer ships onnx.hub (removed in 1.21)")
+    media = realhubs.local_path("https://media.githubusercontent.com/media/onnx/models/main/x")
+    if not (media.parent / "validated").exists():
+        work = tmp_path / "onnx-models"
+        bundle = realdata / "repos" / "onnx-models-pointers.bundle"
+        subprocess.run(
+            ["git", "clone", "--quiet", "--branch", "main", str(bundle), str(work)],
+            check=True,
+            capture_output=True,
+        )
+        media.parent.mkdir(parents=True, exist_ok=True)
+        (work / "validated").rename(media.parent / "validated")
+    base = realhubs.base
+
+    class Mirror(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> Any:
+            return urllib.request.urlopen(req.full_url.replace("https://", f"{base}/", 1))
+
+    monkeypatch.setattr(urllib.request, "_opener", urllib.request.build_opener(Mirror()))
+    monkeypatch.setattr(onnx_hub, "_ONNX_HUB_DIR", str(tmp_path / "onnx-hub-cache"))
+    return onnx_hub
+
+
+def test_listing_and_info_are_upstreams(upstream: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    for call in (
+        lambda h: h.list_models(),
+        lambda h: h.list_models(model="mnist"),
+        lambda h: h.list_models(tags=["vision"]),
+        lambda h: [h.get_model_info(model="mnist", opset=8)],
+        lambda h: [h.get_model_info(model="resnet50")],
+    ):
+        theirs, ours = call(upstream), call(hub)
+        assert [str(i) for i in ours] == [str(i) for i in theirs]
+        assert [i.tags for i in ours] == [i.tags for i in theirs]
+
+
+def test_load_gets_the_model_where_upstream_gets_a_pointer(served: Served, upstream: Any) -> None:
+    """The differences table's first row: onnx.hub reads the LFS pointer GitHub serves and
+    fails its sha256 check; the shim reads the zoo's mirror."""
+    with pytest.raises(AssertionError, match="SHA256"):
+        upstream.load("resnet50")
+    assert hub.load("resnet50").graph.name == "resnet50_shaped"
