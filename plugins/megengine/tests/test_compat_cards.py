@@ -204,3 +204,38 @@ def test_every_card_names_the_upstream_call_the_shim_provides(realdata: Path) ->
         assert inspect.signature(getattr(shim, name)).parameters.keys() >= (
             inspect.signature(getattr(upstream, name)).parameters.keys()
         ), name
+
+
+def test_upstream_cannot_load_from_the_real_repository_here(
+    real_models: dict[str, Any], tmp_path: Path, h: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The differences table's row on absent packages: the real hubconf.py imports ftfy,
+    regex and youtokentome at module level, so upstream ``megengine.hub`` fails every call
+    on this repository; the shim lists it statically and loads the entries that import."""
+    import importlib.util
+
+    import megengine.hub as upstream
+
+    if importlib.util.find_spec("ftfy") is not None:
+        pytest.skip("ftfy is installed here")
+    monkeypatch.setenv("POLYHUB_MIRRORS", real_models["realhubs"].mirrors)
+    # Upstream's SSH fetcher runs real git; this sends git@127.0.0.1: to the served repository.
+    root = real_models["realhubs"].root / "github.com"
+    h.git("config", "--global", f"url.{root.as_uri()}/.insteadOf", "git@127.0.0.1:")
+    modules, path = set(sys.modules), list(sys.path)
+    try:
+        with pytest.raises(ModuleNotFoundError, match="ftfy"):
+            upstream.list("megengine/models", git_host="127.0.0.1", protocol="SSH")
+    finally:  # upstream leaves the repository's modules and its sys.path entry behind
+        for name in set(sys.modules) - modules:
+            module = sys.modules[name]
+            where = getattr(module, "__file__", None) or next(
+                iter(getattr(module, "__path__", [])), ""
+            )
+            if str(where).startswith(str(tmp_path)):  # namespace packages have only __path__
+                del sys.modules[name]
+        assert not [n for n in sys.modules if n.split(".")[0] == "official"]
+        sys.path[:] = path
+    names = shim.list("megengine/models")
+    assert len(names) == 94 and "resnet18" in names
+    assert type(shim.load("megengine/models", "resnet18")).__name__ == "ResNet"
