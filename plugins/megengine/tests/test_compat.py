@@ -49,6 +49,29 @@ def test_import_module_defaults_and_runs_in_the_repo(github_models: Any, weights
     np.testing.assert_array_equal(model.state_dict()["fc2.bias"], weights.arrays["fc2.bias"])
 
 
+def test_works_when_it_stands_in_for_megengine_hub(
+    github_models: Any, weights: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drop-in use: the shim at ``sys.modules["megengine.hub"]`` and ``megengine.hub``, so
+    the repository's own ``from megengine import hub`` / ``@hub.pretrained`` reach it too."""
+    import sys
+
+    import megengine
+
+    upstream_impl = sys.modules["megengine.hub.hub"]
+    original = upstream_impl.load_serialized_obj_from_url
+    monkeypatch.setitem(sys.modules, "megengine.hub", hub)
+    monkeypatch.setattr(megengine, "hub", hub)
+    model = hub.load("megengine/models", "resnet18", pretrained=True)
+    np.testing.assert_array_equal(model.state_dict()["fc1.weight"], weights.arrays["fc1.weight"])
+    module = hub.import_module("megengine/models")
+    model = module.resnet18(pretrained=True)
+    np.testing.assert_array_equal(model.state_dict()["fc2.bias"], weights.arrays["fc2.bias"])
+    # Nothing of upstream's is left patched, and the shim keeps its own function.
+    assert upstream_impl.load_serialized_obj_from_url is original
+    assert hub.load_serialized_obj_from_url.__module__ == hub.__name__
+
+
 def test_ssh_branch_with_slash(tmp_path: Path, h: Any, server: Any, weights: Any) -> None:
     url = server.put("compat-ssh/tiny.pkl", weights.data)
     files = {

@@ -157,6 +157,24 @@ def test_set_dir_moves_the_cache(zoo, tmp_path: Path) -> None:
     assert any(p.is_file() for p in (target / "blobs").rglob("*"))
 
 
+def test_get_dir_returns_what_set_dir_was_given(
+    zoo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As onnx.hub: ``get_dir()`` is the very string ``set_dir`` got (a relative one stays
+    relative; Hub.md's ``print(hub.get_dir())``), and the files go to that folder."""
+    monkeypatch.chdir(tmp_path)
+    try:
+        hub.set_dir("my/cache/directory")
+        assert hub.get_dir() == "my/cache/directory"
+        hub.load("add-relu")
+        assert any(p.is_file() for p in (tmp_path / "my/cache/directory/blobs").rglob("*"))
+        # polyhub's home moved by other means: get_dir says where files go now.
+        polyhub.set_dir(tmp_path / "elsewhere")
+        assert hub.get_dir() == str(tmp_path / "elsewhere")
+    finally:
+        polyhub.set_dir(None)
+
+
 def test_offline_after_a_first_load(zoo, monkeypatch: pytest.MonkeyPatch, request) -> None:
     hub.load("tiny-mlp")
     zoo.stop()

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -137,20 +137,41 @@ def _intercepted(url: str, model_dir: Any = None) -> Any:
     return loader.load(url)
 
 
+def _upstream_modules() -> tuple[ModuleType, ModuleType | None]:
+    """Upstream's ``megengine.hub.hub`` and its ``megengine.hub`` package.
+
+    The package is ``None`` when something else stands at ``megengine.hub``: the
+    compat shim used as a drop-in (``sys.modules["megengine.hub"] = shim``). The
+    names are then looked up in ``sys.modules``, not through attributes, which
+    would reach the shim (it has no ``hub`` submodule), and the shim is left alone.
+    """
+    import importlib
+    import sys
+
+    # Importing megengine loads megengine.hub.hub, whatever stands at megengine.hub later.
+    import megengine  # type: ignore[import-untyped]  # noqa: F401
+
+    impl = sys.modules.get("megengine.hub.hub") or importlib.import_module("megengine.hub.hub")
+    package = sys.modules.get("megengine.hub")
+    if package is None or getattr(package, "hub", None) is not impl:
+        package = None
+    return impl, package
+
+
 @contextmanager
 def intercept(loader: WeightLoader) -> Iterator[None]:
     """Route ``megengine.hub``'s weight downloads through ``loader`` for the block."""
     global _patch_depth
-    import megengine.hub  # type: ignore[import-untyped]
-    import megengine.hub.hub as hub_impl  # type: ignore[import-untyped]
+    hub_impl, package = _upstream_modules()
 
     token = _active.set(loader)
     with _patch_lock:
         if _patch_depth == 0:
             _originals["hub"] = hub_impl.load_serialized_obj_from_url
-            _originals["package"] = megengine.hub.load_serialized_obj_from_url
             hub_impl.load_serialized_obj_from_url = _intercepted
-            megengine.hub.load_serialized_obj_from_url = _intercepted
+            if package is not None:
+                _originals["package"] = (package, package.load_serialized_obj_from_url)
+                package.load_serialized_obj_from_url = _intercepted
         _patch_depth += 1
     try:
         yield
@@ -159,7 +180,9 @@ def intercept(loader: WeightLoader) -> Iterator[None]:
             _patch_depth -= 1
             if _patch_depth == 0:
                 hub_impl.load_serialized_obj_from_url = _originals.pop("hub")
-                megengine.hub.load_serialized_obj_from_url = _originals.pop("package")
+                if "package" in _originals:
+                    patched, original = _originals.pop("package")
+                    patched.load_serialized_obj_from_url = original
         _active.reset(token)
 
 

@@ -1,9 +1,11 @@
 """A drop-in for ``onnx.hub``, which onnx removed in 1.21, backed by polyhub.
 
 Replace ``from onnx import hub`` with ``from polyhub_onnx.compat import hub``:
-the names, arguments and return types are those of onnx 1.11-1.20
-(``load``, ``list_models``, ``get_model_info``, ``download_model_with_test_data``,
-``load_composite_model``, ``set_dir``, ``get_dir``, ``ModelInfo``). What changes:
+the names, arguments, defaults and return types follow ``onnx.hub`` of
+onnx v1.20.1, the last release that has it:
+``load``, ``list_models``, ``get_model_info``, ``download_model_with_test_data``,
+``load_composite_model``, ``set_dir``, ``get_dir``, ``ModelInfo``. Every
+difference is in the table in ``docs/onnx.md``. What changes:
 
 * the manifest is cached (ETag revalidation), so listing and loading work
   offline (``POLYHUB_OFFLINE=1``); files are verified before they reach the
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -163,8 +166,13 @@ def set_dir(new_dir: str) -> None:
 
 
 def get_dir() -> str:
-    """The cache directory: polyhub's home (``POLYHUB_HOME``, ``XDG_CACHE_HOME``...)."""
-    return str(polyhub.get_dir())
+    """The cache directory: the string given to :func:`set_dir` (as upstream returns it,
+    relative or with ``~``) while polyhub's home is still that folder; else polyhub's
+    home (``POLYHUB_HOME``, ``XDG_CACHE_HOME``...)."""
+    home = polyhub.get_dir()
+    if _ONNX_HUB_DIR is not None and Path(os.path.expanduser(_ONNX_HUB_DIR)).absolute() == home:
+        return _ONNX_HUB_DIR
+    return str(home)
 
 
 def list_models(
