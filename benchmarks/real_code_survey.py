@@ -26,7 +26,9 @@ framework once and forks one child per (file, side); both sides get the same
 framework state, as both clients import the framework before the repository.
 Each child sees the caller's ``sys.argv`` (upstream's hubs run inside the
 caller's process); a failure that goes away when the file is re-run with a
-bare ``sys.argv`` is marked ``argv``.
+bare ``sys.argv`` is marked ``argv``. Children run with ``PYTHONHASHSEED=0``
+(``--hash-seed``) so that a run repeats: an importer that iterates over a set
+of module names can succeed under one seed and fail under another.
 
 Names passed to ``create_network``: the string literals its first parameter is
 compared with (``name == "lenet"``, ``name in (...)``, a dict it indexes),
@@ -485,7 +487,11 @@ def zygote(framework: str, jobs_at_once: int) -> None:
 
 
 def _zygote_run(
-    framework: str, mine: list[tuple[int, Job]], parallel: int, outcomes: list[Outcome | None]
+    framework: str,
+    mine: list[tuple[int, Job]],
+    parallel: int,
+    outcomes: list[Outcome | None],
+    hash_seed: str,
 ) -> None:
     with tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen(
@@ -501,6 +507,7 @@ def _zygote_run(
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
             stderr=log,  # MegEngine's "debug: failed to load cuda func" lines and the like
             text=True,
             cwd=ROOT,
@@ -518,7 +525,7 @@ def _zygote_run(
             raise SystemExit(f"the {framework} zygote failed (exit {proc.returncode})")
 
 
-def run_jobs(jobs: list[Job], parallel: int) -> list[Outcome]:
+def run_jobs(jobs: list[Job], parallel: int, hash_seed: str = "0") -> list[Outcome]:
     """Run ``jobs`` through one zygote per framework, each ``parallel`` children at a time.
 
     The two zygotes run at the same time, so one framework's import overlaps the
@@ -533,7 +540,8 @@ def run_jobs(jobs: list[Job], parallel: int) -> list[Outcome]:
     groups = {fw: mine for fw, mine in groups.items() if mine}
     with ThreadPoolExecutor(max(1, len(groups))) as pool:
         for future in [
-            pool.submit(_zygote_run, fw, mine, parallel, outcomes) for fw, mine in groups.items()
+            pool.submit(_zygote_run, fw, mine, parallel, outcomes, hash_seed)
+            for fw, mine in groups.items()
         ]:
             future.result()
     return [o if o is not None else Outcome(error="no result") for o in outcomes]
@@ -649,6 +657,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--show-diff", action="store_true", help="list files where polyhub < upstream"
     )
+    parser.add_argument(
+        "--hash-seed",
+        default="0",
+        help="PYTHONHASHSEED of the children: fixed (default 0) so a run repeats; 'random' varies "
+        "set and dict-of-set orders, which some importers depend on",
+    )
     parser.add_argument("--json", type=Path, help="write every per-file outcome here")
     parser.add_argument("--zygote", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -663,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         jobs = build_jobs(args, work)
         setup = time.perf_counter() - start
-        outcomes = run_jobs(jobs, args.parallel)
+        outcomes = run_jobs(jobs, args.parallel, args.hash_seed)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows, worse, better, per_file = summarize(jobs, outcomes)
