@@ -99,6 +99,17 @@ _EXPORTS: dict[str, str] = {
 
 __version__ = "0.1.0"
 
+# A library prints nothing unless asked: the application (or POLYHUB_LOG_LEVEL) decides.
+# This costs the import of logging, which most programs have made already.
+import logging as _logging  # noqa: E402
+import os as _os  # noqa: E402
+
+_logging.getLogger("polyhub").addHandler(_logging.NullHandler())
+if _os.environ.get("POLYHUB_LOG_LEVEL"):
+    from .logs import configure_from_env as _configure_from_env
+
+    _configure_from_env()
+
 
 __all__ = [
     "Address",
@@ -150,28 +161,9 @@ __all__ = [
 ]
 
 
-_logging_ready = False
-
-
-def _set_up_logging() -> None:
-    """A library prints nothing unless asked: a ``NullHandler`` on the ``polyhub`` logger, and
-    ``POLYHUB_LOG_LEVEL`` applied. Done on first use, not at import: ``logging`` alone costs
-    about as much to import as the rest of ``import polyhub``."""
-    global _logging_ready
-    _logging_ready = True
-    import logging
-
-    from .logs import configure_from_env
-
-    logging.getLogger("polyhub").addHandler(logging.NullHandler())
-    configure_from_env()
-
-
 def __getattr__(name: str) -> Any:
     from importlib import import_module
 
-    if not _logging_ready:
-        _set_up_logging()
     module = _EXPORTS.get(name)
     if module is None:
         # `polyhub.api`, `polyhub.cache`...: a submodule, imported on first use as

@@ -57,6 +57,15 @@ def _version() -> str:
     return f"polyhub {version} (Python {sys.version.split()[0]})"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, worked out only when asked: the distribution's metadata costs a
+    scan of the installed packages that ``--help`` need not pay."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(_version())
+        parser.exit()
+
+
 def _add_options(
     s: argparse.ArgumentParser, text: str = "an address option or model argument"
 ) -> None:
@@ -71,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 a check or load failed, 2 usage error. "
         "POLYHUB_* environment variables configure the cache, network and trust.",
     )
-    p.add_argument("--version", action="version", version=_version())
+    p.add_argument("--version", action=_VersionAction, nargs=0, help="show polyhub's version")
     p.add_argument(
         "-v",
         "--verbose",
