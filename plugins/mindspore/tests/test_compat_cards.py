@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polyhub
 import polyhub_mindspore.compat.hub as mshub
 import pytest
 
@@ -97,9 +96,9 @@ def test_card_code_runs_unchanged(
     code = python_block(card)
     assert "import mindspore_hub as mshub" in code and f'"{uid}"' in code
     namespace: dict[str, Any] = {"__name__": "__card__"}
-    # The cards were published for MindSpore 1.x; polyhub says so (and which branch it used).
-    with pytest.warns(polyhub.PolyhubWarning):
-        exec(compile(code, f"<{card.name}>", "exec"), namespace)
+    # The cards were published for MindSpore 1.x: polyhub notes it in its log, and the
+    # suite's warnings-as-errors proves no Python warning reaches the card's code.
+    exec(compile(code, f"<{card.name}>", "exec"), namespace)
 
     assert card_world and card_world[0]["device_target"] in ("Ascend", "GPU")
     network = namespace["network"]
