@@ -91,6 +91,23 @@ def test_explicit_branch_and_url_forms_name_the_same_card(served: dict[str, Any]
     assert blob.assets == card.assets and blob.code == card.code
 
 
+def test_legacy_card_loaded_by_its_url_uses_the_code_of_its_branch(served: dict[str, Any]):
+    """A card URL on r1.6 loads as its uid does: the models repo's r1.6 code, its weights."""
+    import mindspore
+
+    text = _git("--git-dir", str(served["hub"]), "show", f"r1.6:{CARD_PATH}")
+    served["realhubs"].put(f"https://gitee.com/mindspore/hub/raw/r1.6/{CARD_PATH}", text.encode())
+    for url in (
+        f"https://gitee.com/mindspore/hub/blob/r1.6/{CARD_PATH}",
+        f"https://gitee.com/mindspore/hub/raw/r1.6/{CARD_PATH}",
+    ):
+        assert polyhub.info(f"mindspore:{url}").metadata["hub-revision"] == "r1.6"
+        net = polyhub.load(f"mindspore:{url}", num_classes=10)
+        net.set_train(False)
+        out = net(mindspore.Tensor(served["x"])).asnumpy()
+        np.testing.assert_allclose(out, served["y"], rtol=1e-4, atol=1e-5)
+
+
 def test_local_clone_resolves_its_origin_branches(served: dict[str, Any], tmp_path: Path):
     clone = tmp_path / "hub"
     _git("clone", "--quiet", str(served["hub"]), str(clone))
