@@ -144,9 +144,11 @@ def resolve(address: Address, context: Context) -> ModelCard:
         hub, text, file, revision = read_with_legacy_fallback(uid, address, context)
         address = replace(address, revision=revision)
         card = load_card(text, file, uid, card_address(uid, address), _twin_reader(hub))
-        if revision is not None:
-            # Which hub branch the card came from: the code may need the matching branch.
-            card = card.replace(metadata={**card.metadata, "hub-revision": revision})
+        # Which hub branch the card came from (an http hub such as .../raw/r1.6 names it
+        # in its URL): the code may need the matching branch.
+        branch = revision if revision is not None else _branch_of_url(file)
+        if branch is not None:
+            card = card.replace(metadata={**card.metadata, "hub-revision": branch})
     wanted = not _is_false(address.option("pretrained", True))
     # The runtime needs to know: a card without weights is an error when weights are wanted.
     card = card.replace(metadata={**card.metadata, "pretrained": wanted})
