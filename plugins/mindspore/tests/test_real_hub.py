@@ -91,6 +91,26 @@ def test_explicit_branch_and_url_forms_name_the_same_card(served: dict[str, Any]
     assert blob.assets == card.assets and blob.code == card.code
 
 
+def test_legacy_card_loaded_by_its_url_uses_the_code_of_its_branch(served: dict[str, Any]):
+    """A card URL on r1.6 loads as its uid does: the models repo's r1.6 code, its weights."""
+    import mindspore
+
+    text = _git("--git-dir", str(served["hub"]), "show", f"r1.6:{CARD_PATH}")
+    served["realhubs"].put(f"https://gitee.com/mindspore/hub/raw/r1.6/{CARD_PATH}", text.encode())
+    raw_hub = {"hub": "https://gitee.com/mindspore/hub/raw/r1.6"}
+    for url, options in (
+        (f"https://gitee.com/mindspore/hub/blob/r1.6/{CARD_PATH}", {}),
+        (f"https://gitee.com/mindspore/hub/raw/r1.6/{CARD_PATH}", {}),
+        # An http hub that names the branch in its URL reads the same card.
+        (UID, raw_hub),
+    ):
+        assert polyhub.info(f"mindspore:{url}", **options).metadata["hub-revision"] == "r1.6"
+        net = polyhub.load(f"mindspore:{url}", num_classes=10, **options)
+        net.set_train(False)
+        out = net(mindspore.Tensor(served["x"])).asnumpy()
+        np.testing.assert_allclose(out, served["y"], rtol=1e-4, atol=1e-5)
+
+
 def test_local_clone_resolves_its_origin_branches(served: dict[str, Any], tmp_path: Path):
     clone = tmp_path / "hub"
     _git("clone", "--quiet", str(served["hub"]), str(clone))
@@ -102,6 +122,12 @@ def test_local_clone_resolves_its_origin_branches(served: dict[str, Any], tmp_pa
     # No revision: the work tree (master) lacks the card, so the clone's origin/r1.6 is read.
     found = polyhub.info(f"mindspore:{UID}", hub=str(clone))
     assert found == pinned
+    # The clone's mshub_res folder is the same hub, with and without a revision.
+    mshub_res = str(clone / "mshub_res")
+    for address in (f"mindspore:{UID}@r1.6", f"mindspore:{UID}"):
+        card = polyhub.info(address, hub=mshub_res)
+        assert card.metadata["hub-revision"] == "r1.6"
+        assert card.assets == pinned.assets and card.code == pinned.code
 
 
 def test_legacy_uid_on_no_branch_says_where_it_looked(served: dict[str, Any]):

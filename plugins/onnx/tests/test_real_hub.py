@@ -179,6 +179,24 @@ def test_a_real_lfs_pointer_is_named_at_once(
     _no_files_left(polyhub_home)
 
 
+def test_a_pointer_from_the_mirror_or_a_folder_hub_says_where_it_came_from(
+    zoo: Zoo, onnx_models: Path, polyhub_home: Path
+) -> None:
+    """The hint fits the host that answered: never 'use the mirror' when the mirror answered."""
+    zoo.hubs.put(f"{HF}/{MNIST_7}", (onnx_models / MNIST_7).read_bytes())
+    with pytest.raises(GitLfsPointerError) as caught:
+        polyhub.load("onnx:mnist", opset=7)
+    text = str(caught.value)
+    assert f"/huggingface.co/onnxmodelzoo/legacy_models/resolve/main/{MNIST_7}" in text
+    assert "mirror does not hold this file" in text
+    assert "to 'huggingface'" not in text
+    # A work tree of onnx/models checked out without Git LFS, used as a folder hub.
+    with pytest.raises(GitLfsPointerError) as caught:
+        polyhub.load("onnx:mnist", opset=8, hub=str(onnx_models))
+    assert "git lfs pull" in str(caught.value)
+    _no_files_left(polyhub_home)
+
+
 def test_another_github_hub_keeps_the_media_host(
     zoo: Zoo, onnx_models: Path, polyhub_home: Path
 ) -> None:

@@ -71,6 +71,9 @@ def parse_hub(value: str | None, revision: str | None = None) -> HubSpec:
         return HubSpec("http", text.rstrip("/"), revision)
     path = unquote(parts.path) if parts.scheme == "file" else text
     folder = Path(os.path.expanduser(path))
+    if revision and folder.name == "mshub_res" and (folder.parent / ".git").exists():
+        # The clone's mshub_res folder names the same hub as the clone itself.
+        folder = folder.parent
     if revision and (folder / ".git").exists():
         # A pinned revision of a local clone is read through git, not from the work tree.
         return HubSpec("git", "file://" + str(folder.resolve()), revision)

@@ -28,6 +28,12 @@ __all__ = ["SOURCE_OPTIONS", "card_address", "is_card_url", "load_card", "resolv
 
 _GITEE_BLOB = re.compile(r"^https?://gitee\.com/([^/]+)/([^/]+)/blob/(.+)$")
 _GITHUB_BLOB = re.compile(r"^https?://github\.com/([^/]+)/([^/]+)/blob/(.+)$")
+# The hub branch a raw card URL reads from (``.../raw/r1.6/mshub_res/...`` on gitee,
+# ``raw.githubusercontent.com/OWNER/NAME/r1.6/mshub_res/...`` on GitHub).
+_RAW_BRANCH = (
+    re.compile(r"^https?://gitee\.com/[^/]+/[^/]+/raw/(.+?)/mshub_res/"),
+    re.compile(r"^https?://raw\.githubusercontent\.com/[^/]+/[^/]+/(.+?)/mshub_res/"),
+)
 
 
 def is_card_url(path: str) -> bool:
@@ -47,6 +53,15 @@ def raw_url(url: str) -> str:
     if m:
         return f"https://raw.githubusercontent.com/{m.group(1)}/{m.group(2)}/{m.group(3)}"
     return url
+
+
+def _branch_of_url(url: str) -> str | None:
+    """The hub branch a raw card URL names, or ``None`` (other URLs, local files)."""
+    for pattern in _RAW_BRANCH:
+        m = pattern.match(url)
+        if m:
+            return m.group(1)
+    return None
 
 
 def _uid_of_url(url: str) -> Uid:
@@ -117,15 +132,23 @@ def resolve(address: Address, context: Context) -> ModelCard:
                 return None
 
         card = load_card(text, url, uid, Address("mindspore", path, address.revision), twin_by_url)
+        branch = _branch_of_url(url)
+        if branch is not None:
+            # As for a uid found on a hub branch: a legacy card read from r1.6 by its URL
+            # links the models repo's master, whose folder may be gone; code.py then
+            # uses the models branch named like this one.
+            card = card.replace(metadata={**card.metadata, "hub-revision": branch})
     else:
         site_uid = uid_of_site_url(path)
         uid = site_uid if site_uid is not None else parse_uid(path)
         hub, text, file, revision = read_with_legacy_fallback(uid, address, context)
         address = replace(address, revision=revision)
         card = load_card(text, file, uid, card_address(uid, address), _twin_reader(hub))
-        if revision is not None:
-            # Which hub branch the card came from: the code may need the matching branch.
-            card = card.replace(metadata={**card.metadata, "hub-revision": revision})
+        # Which hub branch the card came from (an http hub such as .../raw/r1.6 names it
+        # in its URL): the code may need the matching branch.
+        branch = revision if revision is not None else _branch_of_url(file)
+        if branch is not None:
+            card = card.replace(metadata={**card.metadata, "hub-revision": branch})
     wanted = not _is_false(address.option("pretrained", True))
     # The runtime needs to know: a card without weights is an error when weights are wanted.
     card = card.replace(metadata={**card.metadata, "pretrained": wanted})

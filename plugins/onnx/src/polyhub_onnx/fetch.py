@@ -82,15 +82,25 @@ def _fetch(card: ModelCard, asset: Asset, context: Context) -> Path:
     try:
         return context.fetch(asset, card=card)
     except GitLfsPointerError as exc:
-        raise GitLfsPointerError(
-            exc.url or asset.url,
-            exc.pointer,
-            hint=(
+        if asset.url.startswith(HF_FILES):
+            # Pointing the user at the mirror that just answered would send them in a circle.
+            hint = (
+                "This is the Hugging Face mirror of the ONNX Model Zoo, so the mirror does "
+                f"not hold this file; set {FILES_ENV} to a base URL that serves it"
+            )
+        elif not asset.url.startswith(("http://", "https://")):
+            hint = (
+                "The hub folder holds Git LFS pointers: a Git checkout made without Git LFS "
+                "('git lfs pull' in it fetches the files), or load from the default hub, "
+                f"whose files come from {HF_FILES}"
+            )
+        else:
+            hint = (
                 "The ONNX Model Zoo's files left GitHub's LFS on 2025-07-01 and are at "
                 f"{HF_FILES}/<model_path>, where hub onnx/models takes them by default; set "
                 f"{FILES_ENV} to 'huggingface' or to a base URL that serves this hub's files"
-            ),
-        ) from exc
+            )
+        raise GitLfsPointerError(exc.url or asset.url, exc.pointer, hint=hint) from exc
     except HashMismatchError as exc:
         revision = card.address.revision
         if not (revision and asset.url.startswith(HF_FILES)):
