@@ -121,12 +121,23 @@ def extract(bundle: Path, context: Context, *, lock_output: Path | None = None) 
                     actual=actual,
                     what=f"{bundle}:{src.relative_to(root)}",
                 )
-        for path in sorted(root.rglob("*")):
+        members = [
+            path
+            for path in sorted(root.rglob("*"))
+            if not path.is_dir() and path.relative_to(root) not in (Path(LOCK_NAME), Path(_MARKER))
+        ]
+        # Every member is checked before any is merged: a refused bundle leaves
+        # the cache as it was. A blob the lock does not name was not verified
+        # above, so it is refused rather than merged under a name it may not match.
+        locked = {f"blobs/sha256/{sha256[:2]}/{sha256}" for sha256 in lock.blobs()}
+        for path in members:
             rel = path.relative_to(root)
-            if path.is_dir() or rel == Path(LOCK_NAME) or rel == Path(_MARKER):
-                continue
             if rel.parts[0] not in ("blobs", "index", "urls", "oci", "git"):
                 raise UnsafeArchiveError(f"{bundle}: unexpected member {rel}")
+            if rel.parts[0] == "blobs" and rel.as_posix() not in locked:
+                raise UnsafeArchiveError(f"{bundle}: the blob {rel} is not in its lock file")
+        for path in members:
+            rel = path.relative_to(root)
             dest = home / rel
             if rel.parts[:2] == ("git", "checkouts"):
                 continue  # whole folders, below

@@ -60,6 +60,8 @@ class Registry:
     root: Path
     host: str = ""
     process: subprocess.Popen[bytes] | None = None
+    #: a ``user:bcrypt-hash`` line: the registry then asks for basic auth (htpasswd)
+    htpasswd: str = ""
 
     @property
     def storage(self) -> Path:
@@ -77,6 +79,12 @@ class Registry:
             "  delete:\n    enabled: true\n"
             f"http:\n  addr: {self.host}\n"
         )
+        if self.htpasswd:
+            (self.root / "htpasswd").write_text(self.htpasswd + "\n")
+            with open(config, "a") as f:
+                f.write(
+                    f"auth:\n  htpasswd:\n    realm: polyhub-test\n    path: {self.root / 'htpasswd'}\n"
+                )
         with open(self.root / "registry.log", "ab") as log:
             self.process = subprocess.Popen(
                 [self.binary, "serve", str(config)], stdout=log, stderr=log
@@ -88,7 +96,8 @@ class Registry:
                     f"{self.binary} exited: {(self.root / 'registry.log').read_text()[-2000:]}"
                 )
             try:
-                if requests.get(f"http://{self.host}/v2/", timeout=1).status_code == 200:
+                answer = requests.get(f"http://{self.host}/v2/", timeout=1).status_code
+                if answer == 200 or (self.htpasswd and answer == 401):
                     return self
             except requests.RequestException:
                 time.sleep(0.05)

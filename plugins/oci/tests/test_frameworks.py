@@ -80,6 +80,13 @@ def test_megengine_hubconf(
         expected = original(megengine.tensor(probe)).numpy()
         ref = push(case.address, f"oci://{registry.host}/me/tinynet:v1")
         assert "@sha256:" in ref
+        # A second pre-warm host (another cache) pushes the very same artifact:
+        # nothing of the pushing machine (its cache paths) is in the config.
+        polyhub.set_dir(tmp_path / "second-pusher")
+        assert push(case.address, f"oci://{registry.host}/me/tinynet:v1") == ref
+        config = polyhub.info(f"oci:{registry.host}/me/tinynet:v1")
+        for cache in (tmp_path / "home", tmp_path / "second-pusher"):
+            assert str(cache) not in str(config.metadata)
 
         shutil.rmtree(demo_dir / "git")  # the hubconf repository is gone
         polyhub.set_dir(tmp_path / "node")

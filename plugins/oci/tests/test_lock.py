@@ -125,3 +125,40 @@ def test_lock_pins_the_code_commit(mindspore_hub: tuple[Path, Path], tmp_path: P
     assert (
         apply_lock(card, read(lock), Context.from_environment(), address=ms).code.revision == locked
     )  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # a blob the lock does not name (bytes unverified), and a member outside the layout
+        ("blobs/sha256/47/" + "47" * 32, b"G" * 131),
+        ("stat/sha256/47/" + "47" * 32 + ".json", b"{}"),
+    ],
+)
+def test_unbundle_refuses_unlisted_members_and_merges_nothing(
+    onnx_hub: Hub, tmp_path: Path, extra: tuple[str, bytes]
+) -> None:
+    import io
+    import tarfile
+
+    from polyhub.errors import UnsafeArchiveError
+
+    lock = tmp_path / "polyhub.lock"
+    bundle = tmp_path / "models.tar"
+    assert main(["lock", ONNX, "-o", str(lock)]) == 0
+    assert main(["bundle", str(lock), "-o", str(bundle)]) == 0
+    name, data = extra
+    with tarfile.open(bundle, "a") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+    home = tmp_path / "airgap"
+    polyhub.set_dir(home)
+    from polyhub import Context
+    from polyhub.bundle import extract
+
+    with pytest.raises(UnsafeArchiveError):
+        extract(bundle, Context.from_environment())
+    merged = [p for p in home.rglob("*") if p.is_file() and p.name != "CACHEDIR.TAG"]
+    assert merged == []

@@ -91,3 +91,13 @@ def test_manifest_is_modelpack(registry: Registry, onnx_hub: Hub) -> None:
     assert config["polyhub"]["card"]["name"] == card.name
     assert config["modelfs"]["diffIds"] == [layer["digest"] for layer in manifest["layers"]]
     json.dumps(config)
+
+
+def test_push_to_a_digest_is_refused_and_moves_no_tag(registry: Registry, onnx_hub: Hub) -> None:
+    repo = f"oci://{registry.host}/demo/pinned"
+    first = push("onnx:add-relu", f"{repo}:latest")
+    with pytest.raises(polyhub.AddressError, match="not a digest"):
+        push("onnx:tiny-mlp?opset=17", f"{repo}@sha256:{'0' * 64}")
+    # ':latest' still names the first push (the digest was not dropped to push there).
+    card = polyhub.info(f"oci:{registry.host}/demo/pinned:latest")
+    assert first.endswith(card.metadata["oci"]["digest"]) and card.name == "add-relu"

@@ -78,8 +78,36 @@ class RegistryClient:
         if user and password:
             self._oras.auth.set_basic_auth(user, password)
         else:
-            # ~/.docker/config.json (DOCKER_CONFIG), credHelpers and credsStore.
-            self._oras.auth.load_configs(self._oras.get_container(ref.name))
+            # ~/.docker/config.json, credHelpers and credsStore. oras reads only
+            # ~/.docker; DOCKER_CONFIG (a mounted config, as docker itself reads
+            # it) is added here.
+            folder = os.environ.get("DOCKER_CONFIG")
+            configs = [str(Path(folder) / "config.json")] if folder else None
+            self._oras.auth.load_configs(self._oras.get_container(ref.name), configs)
+        # oras answers every challenge with the bearer-token dance, reading a
+        # ``Basic realm="..."`` label as a token server's URL: a registry with
+        # plain basic auth (Distribution's htpasswd, many Nexus/Artifactory set-ups)
+        # then fails, and the credentials go to ``http://<realm>``. Basic
+        # challenges are answered here, to the registry itself.
+        self._basic = False
+        token_answer = self._oras.auth.authenticate_request
+
+        def answer(
+            original: requests.Response, headers: dict[str, str], refresh: bool = False
+        ) -> tuple[dict[str, str], bool]:
+            challenge = original.headers.get("Www-Authenticate", "")
+            if challenge.split(" ", 1)[0].lower() != "basic":
+                result: tuple[dict[str, str], bool] = token_answer(original, headers, refresh)
+                return result
+            if not getattr(self._oras.auth, "_basic_auth", None):
+                return headers, False
+            self._basic = True
+            return {**headers, **self._basic_header()}, True
+
+        self._oras.auth.authenticate_request = answer
+
+    def _basic_header(self) -> dict[str, str]:
+        return {"Authorization": f"Basic {self._oras.auth._basic_auth}"}
 
     # -- transport ----------------------------------------------------------
 
@@ -94,6 +122,10 @@ class RegistryClient:
     ) -> requests.Response:
         # The undecorated request: authentication, no sleeping retries.
         raw = type(self._oras).do_request.__wrapped__
+        if self._basic:
+            # Sent up front once the registry asked for it: a streamed upload
+            # body cannot be replayed after a 401.
+            headers = {**(headers or {}), **self._basic_header()}
         try:
             response: requests.Response = raw(
                 self._oras, url, method, data=data, headers=dict(headers or {}), stream=stream

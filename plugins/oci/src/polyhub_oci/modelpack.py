@@ -53,6 +53,11 @@ def card_json(card: ModelCard) -> dict[str, Any]:
     """The card as JSON, with its hub's raw metadata (``to_dict`` leaves that out)."""
     data = card.to_dict()
     data["metadata"] = json.loads(json.dumps(dict(card.metadata), default=str))
+    file = data.get("file")
+    if isinstance(file, str) and "://" not in file:
+        # A path in the pusher's cache (a hubconf.py checkout): meaningless on
+        # other machines, and it would give each pushing host its own digest.
+        data["file"] = None
     return data
 
 

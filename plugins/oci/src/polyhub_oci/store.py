@@ -22,6 +22,7 @@ from typing import Any
 
 from polyhub import (
     Address,
+    AddressError,
     Context,
     DownloadError,
     MetadataError,
@@ -63,6 +64,14 @@ def _flag(name: str) -> bool:
 def push(card: ModelCard, files: Mapping[str, Path], target: str, context: Context) -> str:
     """Push ``card`` as a ModelPack artifact to ``target``; return ``oci://REF:TAG@DIGEST``."""
     ref = parse_reference(target)
+    if ref.digest is not None:
+        # The digest is what the registry computes from the pushed manifest: a
+        # target naming one cannot be honoured, and dropping it silently would
+        # overwrite the ':latest' tag instead.
+        raise AddressError(
+            f"{target!r}: a push target names a tag, not a digest "
+            f"(the digest is known only after the push); drop '@{ref.digest}'"
+        )
     tag = ref.tag or "latest"
     client = client_for(ref)
     layers: list[dict[str, Any]] = []
