@@ -27,7 +27,7 @@ from .atomic import atomic_write
 from .cache import file_sha256
 from .context import Context
 from .errors import HashMismatchError, MetadataError, OfflineError, UnsafeArchiveError
-from .lockfile import read, sync
+from .lockfile import check_code, read, sync
 
 __all__ = ["create", "extract"]
 
@@ -136,6 +136,17 @@ def extract(bundle: Path, context: Context, *, lock_output: Path | None = None) 
                 raise UnsafeArchiveError(f"{bundle}: unexpected member {rel}")
             if rel.parts[0] == "blobs" and rel.as_posix() not in locked:
                 raise UnsafeArchiveError(f"{bundle}: the blob {rel} is not in its lock file")
+        # Code runs: each checkout must be the content its lock recorded (a checkout
+        # carries no git objects that could prove its commit).
+        by_commit = {str(m.code["commit"]): m for m in lock.models if m.code}
+        checkouts = root / "git" / "checkouts"
+        for folder in sorted(checkouts.glob("*/*")) if checkouts.is_dir() else []:
+            model = by_commit.get(folder.name)
+            if model is None:
+                raise UnsafeArchiveError(
+                    f"{bundle}: the code checkout {folder.relative_to(root)} is not in its lock file"
+                )
+            check_code(model, folder, where=f"{bundle}:{LOCK_NAME}")
         for path in members:
             rel = path.relative_to(root)
             dest = home / rel

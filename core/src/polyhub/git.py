@@ -32,6 +32,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .atomic import atomic_write
 from .config import Config
@@ -45,7 +46,7 @@ from .errors import (
 )
 from .paths import UnsafePathError, safe_relpath
 
-__all__ = ["Checkout", "checkout", "is_published", "repo_id_from_url"]
+__all__ = ["Checkout", "checkout", "checkout_digest", "is_published", "repo_id_from_url"]
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +305,43 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
     raise RevisionNotFoundError(
         f"{original_url} has no branch, tag or commit {revision!r}; it has: {', '.join(branches[:20]) or 'nothing'}"
     )
+
+
+def checkout_digest(folder: Path) -> str:
+    """A sha256 of a checkout's content: every path, its executable bit and its bytes.
+
+    A checkout carries no git objects, so its commit id cannot be checked against
+    it; this digest, recorded in a lock file, can (a bundle's code, a locked load).
+    Symbolic links count by their target; the completion mark of a folder made by
+    :func:`polyhub.atomic.atomic_folder` does not count.
+    """
+    from .atomic import COMPLETE_MARK
+
+    digest = hashlib.sha256()
+    root = Path(folder)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            rel = path.relative_to(root).as_posix()
+            if rel == COMPLETE_MARK:
+                continue
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                digest.update(f"{rel}\0link\0{os.readlink(path)}\n".encode())
+                continue
+            with open(path, "rb") as f:
+                content = _sha256_of(f)
+            executable = "x" if info.st_mode & stat.S_IXUSR else "-"
+            digest.update(f"{rel}\0{executable}\0{content}\n".encode())
+    return digest.hexdigest()
+
+
+def _sha256_of(f: Any) -> str:
+    h = hashlib.sha256()
+    while block := f.read(1 << 20):
+        h.update(block)
+    return h.hexdigest()
 
 
 def is_published(url: str, commit: str, config: Config) -> bool | None:

@@ -25,7 +25,7 @@ from typing import Any
 from .atomic import atomic_write
 from .card import ModelCard
 from .context import Context
-from .errors import MetadataError, PolyhubError
+from .errors import HashMismatchError, MetadataError, PolyhubError
 
 __all__ = [
     "LockFile",
@@ -90,6 +90,8 @@ def _locked(address: str, context: Context) -> LockedModel:
     card = pinned.card
     code = None
     if card.code is not None:
+        from .git import checkout_digest
+
         code = {
             "url": card.code.url,
             "revision": pinned.asked_revision,
@@ -97,6 +99,11 @@ def _locked(address: str, context: Context) -> LockedModel:
             "repo_id": card.code.repo_id,
             "subdir": card.code.subdir,
             "entry": card.code.entry,
+            # The checkout's content, so a bundle's code (which carries no git
+            # objects to check the commit against) and a locked load can be verified.
+            "tree_sha256": checkout_digest(
+                context.checkout(card.code.url, card.code.revision).path
+            ),
         }
     assets = tuple(
         {
@@ -253,7 +260,29 @@ def apply_lock(card: ModelCard, lock: LockFile, context: Context, *, address: st
                 f"pinned {model.code.get('revision')!r} at {model.code['commit']}"
             )
         code = replace(code, revision=model.code["commit"])
+        check_code(model, context.checkout(code.url, code.revision).path, where=str(lock.path))
     return card.replace(assets=tuple(assets), code=code)
+
+
+def check_code(model: LockedModel, folder: Path, *, where: str) -> None:
+    """Raise unless the checkout ``folder`` holds the content ``model``'s lock recorded.
+
+    :raises polyhub.HashMismatchError: the code differs from the locked code (a
+        tampered bundle or cache): none of it may run.
+    """
+    from .git import checkout_digest
+
+    expected = (model.code or {}).get("tree_sha256")
+    if not expected:
+        return  # a lock written before content digests: the commit id is all it pins
+    actual = checkout_digest(folder)
+    if actual != expected:
+        raise HashMismatchError(
+            url=str((model.code or {}).get("url", "")),
+            expected=expected,
+            actual=actual,
+            what=f"the code checkout {folder} of {model.address} (lock file {where})",
+        )
 
 
 def addresses(lock: LockFile) -> Sequence[str]:

@@ -162,3 +162,45 @@ def test_unbundle_refuses_unlisted_members_and_merges_nothing(
         extract(bundle, Context.from_environment())
     merged = [p for p in home.rglob("*") if p.is_file() and p.name != "CACHEDIR.TAG"]
     assert merged == []
+
+
+def test_code_changed_in_a_bundle_or_the_cache_never_runs(
+    mindspore_hub: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A checkout carries no git objects to prove its commit: the lock's content digest does."""
+    import io
+    import tarfile
+
+    from polyhub import Context, HashMismatchError
+    from polyhub.bundle import extract
+
+    hub, _ = mindspore_hub
+    ms = MS.format(hub=hub)
+    lock = tmp_path / "polyhub.lock"
+    bundle = tmp_path / "models.tar"
+    assert main(["lock", ms, "-o", str(lock)]) == 0
+    assert len(json.loads(lock.read_text())["models"][0]["code"]["tree_sha256"]) == 64
+    assert main(["bundle", str(lock), "-o", str(bundle)]) == 0
+
+    # The same bundle with its code edited: what runs at import would be the attacker's.
+    tampered = tmp_path / "tampered.tar"
+    with tarfile.open(bundle) as src, tarfile.open(tampered, "w") as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if member.name.endswith("/mindspore_hub_conf.py") and data is not None:
+                data += b"\nopen('/tmp/polyhub-owned', 'w').close()\n"
+                member.size = len(data)
+            dst.addfile(member, io.BytesIO(data) if data is not None else None)
+    home = tmp_path / "airgap"
+    polyhub.set_dir(home)
+    with pytest.raises(HashMismatchError, match="code checkout"):
+        extract(tampered, Context.from_environment())
+    assert [p for p in home.rglob("*") if p.is_file() and p.name != "CACHEDIR.TAG"] == []
+
+    # The untouched bundle unbundles; then the cached checkout is edited: a locked load refuses it.
+    extract(bundle, Context.from_environment())
+    (conf,) = (home / "git" / "checkouts").rglob("mindspore_hub_conf.py")
+    conf.chmod(0o644)
+    conf.write_text(conf.read_text() + "\nraise SystemExit('owned')\n")
+    with pytest.raises(HashMismatchError, match="code checkout"):
+        polyhub.load(ms, device="cpu", trust_repo=True, lock=lock, offline=True)
