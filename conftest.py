@@ -73,6 +73,7 @@ class RealHubs:
         self.requests = requests
         self.data = data
         self._repos: dict[str, Path] = {}
+        self._onnx_pointers = False
 
     @property
     def mirrors(self) -> str:
@@ -109,6 +110,31 @@ class RealHubs:
         self.published(bare)
         self._repos[url] = bare
         return bare
+
+    def serve_onnx_pointers(self) -> None:
+        """Serve the real onnx/models tree (its 368 Git LFS pointer files) where GitHub serves
+        it today, on the raw and the media hosts, branch ``main``. Once a session, whole:
+        tests that serve one file of their own there must not hide the others. The
+        manifest is left to each test, which serves its own copy."""
+        if self._onnx_pointers:
+            return
+        work = self.root.parent / "onnx-models-pointers"
+        if not work.exists():
+            _git(
+                "clone",
+                "--quiet",
+                "--branch",
+                "main",
+                str(self.data / "repos" / "onnx-models-pointers.bundle"),
+                str(work),
+            )
+        for base in (
+            "https://raw.githubusercontent.com/onnx/models/main",
+            "https://media.githubusercontent.com/media/onnx/models/main",
+        ):
+            dest = self.local_path(f"{base}/validated")
+            shutil.copytree(work / "validated", dest, dirs_exist_ok=True)
+        self._onnx_pointers = True
 
     def published(self, bare: Path) -> None:
         """Refresh the dumb-HTTP index of ``bare`` after its refs changed."""

@@ -196,6 +196,8 @@ def serve_readme_hubs(realhubs: Any, work: Path) -> ReadmeHubs:
     path = mnist["model_path"]
     realhubs.put(f"{ONNX_FILES}/{path}", onnx_bytes)
     pointer = _git("--git-dir", str(pointers), "show", f"main:{path}").encode()
+    # GitHub serves the zoo's Git LFS pointers, never the files, since 2025-07-01.
+    realhubs.serve_onnx_pointers()
     for github in GITHUB_FILES:
         realhubs.put(f"{github}/{path}", pointer)
     mnist["metadata"]["model_sha"] = _sha256(onnx_bytes)

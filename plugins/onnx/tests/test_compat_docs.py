@@ -274,7 +274,6 @@ def upstream(
     """``onnx.hub`` (onnx < 1.21) reaching the same served hosts: urllib's opener sends the
     real hosts to loopback, as ``POLYHUB_MIRRORS`` does for polyhub. The media host serves
     the real Git LFS pointers of onnx/models, which is what GitHub answers today."""
-    import subprocess
     import urllib.request
 
     try:
@@ -283,17 +282,7 @@ def upstream(
             from onnx import hub as onnx_hub
     except ImportError:
         pytest.skip("this onnx no longer ships onnx.hub (removed in 1.21)")
-    media = realhubs.local_path("https://media.githubusercontent.com/media/onnx/models/main/x")
-    if not (media.parent / "validated").exists():
-        work = tmp_path / "onnx-models"
-        bundle = realdata / "repos" / "onnx-models-pointers.bundle"
-        subprocess.run(
-            ["git", "clone", "--quiet", "--branch", "main", str(bundle), str(work)],
-            check=True,
-            capture_output=True,
-        )
-        media.parent.mkdir(parents=True, exist_ok=True)
-        (work / "validated").rename(media.parent / "validated")
+    realhubs.serve_onnx_pointers()
     base = realhubs.base
 
     class Mirror(urllib.request.HTTPSHandler):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -123,9 +122,7 @@ def zoo(realhubs: Any, realdata: Path, onnx_models: Path, monkeypatch: pytest.Mo
     entry["metadata"]["model_bytes"] = len(model_bytes)
     realhubs.put(MANIFEST_URL, json.dumps(entries, indent=4).encode())
     realhubs.put(f"{HF}/{MNIST_8}", model_bytes)
-    media = realhubs.local_path(f"{MEDIA}/main/x").parent
-    if not (media / "validated").exists():
-        shutil.copytree(onnx_models / "validated", media / "validated")
+    realhubs.serve_onnx_pointers()
     monkeypatch.setenv("POLYHUB_MIRRORS", realhubs.mirrors)
     return Zoo(realhubs, realhubs.requests, weight, bias)
 
