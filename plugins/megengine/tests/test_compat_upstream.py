@@ -313,3 +313,15 @@ def test_a_name_bound_to_a_value_is_not_an_entry_once_run(
     error = same_error(lambda hub: hub.load("team/bound", "SETTING", **kw()))
     assert isinstance(error, RuntimeError) and isinstance(error, polyhub.PolyhubError)
     assert "SETTING" in str(error)
+
+
+def test_a_repository_without_hubconf_is_file_not_found(world: Any, h: Any, tmp_path: Path) -> None:
+    # Upstream opens <checkout>/hubconf.py and fails with FileNotFoundError.
+    h.make_repo(tmp_path / "srv" / "team", {"README.md": "no hub here\n"}, name="plain")
+    for call in (
+        lambda hub: hub.list("team/plain", **kw()),
+        lambda hub: hub.load("team/plain", "net", **kw()),
+    ):
+        error = same_error(call)
+        assert isinstance(error, FileNotFoundError) and isinstance(error, polyhub.PolyhubError)
+        assert "hubconf.py" in str(error)

@@ -9,7 +9,7 @@ are both, so neither kind of caller misses them. Unlike upstream's
 
 from __future__ import annotations
 
-from polyhub import DownloadError, PolyhubError, RevisionNotFoundError
+from polyhub import DownloadError, ModelNotFoundError, PolyhubError, RevisionNotFoundError
 from polyhub.address import AddressError
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "InvalidGitHost",
     "InvalidProtocol",
     "InvalidRepo",
+    "NoHubconfError",
     "WeightsNotFoundError",
 ]
 
@@ -74,3 +75,8 @@ class HTTPSFetchError(GitPullError, HTTPDownloadError):
 class HTTPSRevisionError(BranchNotFoundError, HTTPDownloadError):
     """No such branch, tag or commit with ``protocol="HTTPS"``: upstream's archive
     download answered 404 (``HTTPDownloadError``)."""
+
+
+class NoHubconfError(ModelNotFoundError, FileNotFoundError):
+    """The repository has no ``hubconf.py``. Upstream opened it and failed with
+    ``FileNotFoundError``; this is one too, and a polyhub ``ModelNotFoundError``."""

@@ -59,6 +59,7 @@ from ..errors import (
     InvalidGitHost,
     InvalidProtocol,
     InvalidRepo,
+    NoHubconfError,
     WeightsNotFoundError,
 )
 from ..weights import WeightLoader, intercept, pretrained
@@ -186,6 +187,8 @@ def _hubconf(context: Context, spec: RepoSpec) -> Any:
     from ..repo import hubconf_for, materialize
 
     root, commit = materialize(context, spec.url, spec.revision)
+    if not (root / HUBCONF).is_file():
+        raise NoHubconfError(f"{spec.url}: the checkout {root} has no {HUBCONF}")
     return hubconf_for(root, commit)
 
 
