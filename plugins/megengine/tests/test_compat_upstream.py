@@ -263,3 +263,65 @@ def test_missing_weights_inside_load_is_a_download_error(world: Any) -> None:
     assert isinstance(ours, shim.HTTPDownloadError), repr(ours)
     assert isinstance(ours, polyhub.DownloadError) and not isinstance(ours, shim.GitPullError)
     assert world.missing in str(ours)
+    # Upstream's downloader (megfile) raises HttpFileNotFoundError, a FileNotFoundError.
+    assert isinstance(theirs, FileNotFoundError) and isinstance(ours, FileNotFoundError)
+
+
+def test_missing_branch_over_ssh_is_a_pull_error(world: Any) -> None:
+    # Upstream runs `git clone -b nobranch`, which fails: GitPullError, not GitCheckoutError.
+    theirs, ours = both(lambda hub: hub.list(f"{REPO}:nobranch", **kw()))
+    assert type(theirs).__name__ == "GitPullError", repr(theirs)
+    assert isinstance(ours, shim.GitPullError), repr(ours)
+    assert isinstance(ours, shim.GitCheckoutError)  # what the shim raised before: kept
+    assert "nobranch" in str(ours)
+
+
+def test_fetch_failures_over_https_are_download_errors(
+    world: Any, h: Any, server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``protocol="HTTPS"`` (the default) upstream downloads an archive of the branch
+    or commit; a missing repository, branch or commit is its ``HTTPDownloadError``."""
+    from megengine.hub.fetcher import GitHTTPSFetcher
+
+    def archive(cls: Any, host: str, owner: str, name: str, branch: str, commit: Any) -> str:
+        return f"{server.base}/archive/{owner}/{name}/{commit or branch}.zip"  # never served
+
+    monkeypatch.setattr(GitHTTPSFetcher, "_git_archive_link", classmethod(archive))
+    h.git("config", "--global", f"url.{(tmp_path / 'srv').as_uri()}/.insteadOf", f"https://{HOST}/")
+    https = {"git_host": HOST, "protocol": "HTTPS"}
+    assert "tiny" in shim.list(REPO, **https)  # the shim fetches over HTTPS here
+    for call in (
+        lambda hub: hub.list("team/nothing", **https),
+        lambda hub: hub.list(f"{REPO}:nobranch", **https),
+        lambda hub: hub.list(REPO, commit="0" * 40, **https),
+    ):
+        theirs, ours = both(call)
+        assert type(theirs).__name__ == "HTTPDownloadError", repr(theirs)
+        assert isinstance(ours, shim.HTTPDownloadError), repr(ours)
+        assert isinstance(ours, shim.FetcherError) and isinstance(ours, polyhub.PolyhubError)
+
+
+def test_a_name_bound_to_a_value_is_not_an_entry_once_run(
+    world: Any, h: Any, tmp_path: Path
+) -> None:
+    # Statically `SETTING = dict(...)` may be a callable; once run it is a dict.
+    h.make_repo(
+        tmp_path / "srv" / "team",
+        {"hubconf.py": "SETTING = dict(depth=18)\n\n\ndef net():\n    '''n'''\n    return 1\n"},
+        name="bound",
+    )
+    error = same_error(lambda hub: hub.load("team/bound", "SETTING", **kw()))
+    assert isinstance(error, RuntimeError) and isinstance(error, polyhub.PolyhubError)
+    assert "SETTING" in str(error)
+
+
+def test_a_repository_without_hubconf_is_file_not_found(world: Any, h: Any, tmp_path: Path) -> None:
+    # Upstream opens <checkout>/hubconf.py and fails with FileNotFoundError.
+    h.make_repo(tmp_path / "srv" / "team", {"README.md": "no hub here\n"}, name="plain")
+    for call in (
+        lambda hub: hub.list("team/plain", **kw()),
+        lambda hub: hub.load("team/plain", "net", **kw()),
+    ):
+        error = same_error(call)
+        assert isinstance(error, FileNotFoundError) and isinstance(error, polyhub.PolyhubError)
+        assert "hubconf.py" in str(error)

@@ -51,6 +51,20 @@ def test_load_weights_both_generations(ckpt_hub: Path, tiny):
     )
 
 
+def test_load_weights_positional_arguments_bind_as_upstream(ckpt_hub: Path, tiny):
+    from polyhub_mindspore.tinynet import TinyDense
+
+    # 2.0.0: load_weights(name, source, force_reload); its 'github' source is the
+    # GitHub mirror of the same hub, never refused.
+    params = mshub.load_weights("mindspore/2.10/tiny_ckpt", "gitee", True)
+    assert set(params) >= {"fc.weight", "fc.bias"}
+    assert set(mshub.load_weights("mindspore/2.10/tiny_ckpt", source="github")) == set(params)
+    # 1.6: load_weights(network, handle, force_reload).
+    net = TinyDense()
+    assert mshub.load_weights(net, "mindspore/cpu/2.10/tiny_legacy", True) is None
+    np.testing.assert_allclose(net.fc.bias.asnumpy(), params["fc.bias"].asnumpy())
+
+
 def test_local_source_and_bad_arguments(ckpt_hub: Path):
     card = ckpt_hub / "mshub_res/assets/mindspore/2.10/tiny_ckpt.md"
     assert mshub.load(str(card), source="local") is not None
@@ -58,6 +72,19 @@ def test_local_source_and_bad_arguments(ckpt_hub: Path):
         mshub.load(42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="source"):
         mshub.load("mindspore/2.10/tiny_ckpt", source="svn")
+
+
+@pytest.mark.parametrize("uid", ["mindspore/tiny_ckpt", "tiny_ckpt", "a/mindspore/cpu/2.10/x"])
+def test_a_uid_of_other_than_three_or_four_parts_is_a_value_error_before_io(
+    uid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # mindspore_hub 2.0.0 raises ValueError('Not input correct name.') before any download.
+    monkeypatch.setenv("POLYHUB_OFFLINE", "1")
+    monkeypatch.setenv("POLYHUB_MINDSPORE_HUB", "https://127.0.0.1:9/never/hub.git")
+    for call in (lambda: mshub.load(uid), lambda: mshub.load_weights(uid)):
+        with pytest.raises(ValueError, match="uid") as error:
+            call()
+        assert isinstance(error.value, polyhub.PolyhubError)
 
 
 def test_hub_list_and_dirs(ckpt_hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

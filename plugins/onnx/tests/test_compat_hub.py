@@ -195,3 +195,21 @@ def test_private_helpers_upstream_tests_used() -> None:
     assert hub._verify_repo_ref("onnx/models:main")
     assert not hub._verify_repo_ref("onnx/models:other")
     assert json.loads(json.dumps(hub.__all__))  # the public names are plain strings
+
+
+def test_opset_is_compared_as_upstream_compares_it(zoo) -> None:
+    """onnx.hub keeps the entries whose ``opset == opset``: 13.0 and numpy's 13 are
+    opset 13; "13" or 13.5 equal no opset, its AssertionError for a missing opset."""
+    assert hub.get_model_info("tiny-mlp", opset=13.0).opset == 13
+    assert hub.get_model_info("tiny-mlp", opset=np.int64(17)).opset == 17
+    model = hub.load("tiny-mlp", opset=13.0)
+    assert model is not None and model.opset_import[0].version == 13
+    for opset in ("13", 13.5):
+        with pytest.raises(AssertionError, match="opset") as error:
+            hub.get_model_info("tiny-mlp", opset=opset)
+        assert isinstance(error.value, ModelNotFoundError)
+        with pytest.raises(AssertionError):
+            hub.load("tiny-mlp", opset=opset)
+    # An unknown model is reported as such first, as upstream does.
+    with pytest.raises(AssertionError, match="resnet50"):
+        hub.get_model_info("resnet50", opset="13")

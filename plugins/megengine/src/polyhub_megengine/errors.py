@@ -9,17 +9,22 @@ are both, so neither kind of caller misses them. Unlike upstream's
 
 from __future__ import annotations
 
-from polyhub import DownloadError, PolyhubError, RevisionNotFoundError
+from polyhub import DownloadError, ModelNotFoundError, PolyhubError, RevisionNotFoundError
 from polyhub.address import AddressError
 
 __all__ = [
+    "BranchNotFoundError",
     "FetcherError",
     "GitCheckoutError",
     "GitPullError",
     "HTTPDownloadError",
+    "HTTPSFetchError",
+    "HTTPSRevisionError",
     "InvalidGitHost",
     "InvalidProtocol",
     "InvalidRepo",
+    "NoHubconfError",
+    "WeightsNotFoundError",
 ]
 
 
@@ -49,3 +54,29 @@ class GitCheckoutError(FetcherError, RevisionNotFoundError):
 
 class HTTPDownloadError(DownloadError):
     """A weights download failed (an ``Exception``, unlike upstream's ``BaseException``)."""
+
+
+class WeightsNotFoundError(HTTPDownloadError, FileNotFoundError):
+    """The weights URL answered 404. Upstream's downloader (megfile) raised
+    ``HttpFileNotFoundError``, a ``FileNotFoundError``: ``except FileNotFoundError``
+    keeps working."""
+
+
+class BranchNotFoundError(GitPullError, GitCheckoutError):
+    """No such branch or tag (no ``commit=`` given). Upstream's ``git clone -b`` failed
+    with ``GitPullError``; it is also a ``GitCheckoutError``, as a bad commit is."""
+
+
+class HTTPSFetchError(GitPullError, HTTPDownloadError):
+    """Fetching the repository failed with ``protocol="HTTPS"``: upstream downloaded an
+    archive and raised ``HTTPDownloadError`` for any failure, so this is one too."""
+
+
+class HTTPSRevisionError(BranchNotFoundError, HTTPDownloadError):
+    """No such branch, tag or commit with ``protocol="HTTPS"``: upstream's archive
+    download answered 404 (``HTTPDownloadError``)."""
+
+
+class NoHubconfError(ModelNotFoundError, FileNotFoundError):
+    """The repository has no ``hubconf.py``. Upstream opened it and failed with
+    ``FileNotFoundError``; this is one too, and a polyhub ``ModelNotFoundError``."""

@@ -49,13 +49,18 @@ from polyhub import (
 from ..address import DEFAULT_BRANCH, RepoSpec, parse_repo
 from ..detect import HUBCONF as _HUBCONF_FORMAT
 from ..errors import (
+    BranchNotFoundError,
     FetcherError,
     GitCheckoutError,
     GitPullError,
     HTTPDownloadError,
+    HTTPSFetchError,
+    HTTPSRevisionError,
     InvalidGitHost,
     InvalidProtocol,
     InvalidRepo,
+    NoHubconfError,
+    WeightsNotFoundError,
 )
 from ..weights import WeightLoader, intercept, pretrained
 
@@ -117,16 +122,34 @@ def _weights_context(context: Context) -> Context:
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
-    """Upstream's error classes for fetching a repository, still polyhub errors underneath."""
+def _translated(protocol: str, commit: str | None) -> Iterator[None]:
+    """Upstream's error classes for fetching a repository, still polyhub errors underneath.
+
+    Upstream's class depends on how it fetched: over SSH ``git clone -b <branch>``
+    fails with ``GitPullError`` for a missing repository or branch and ``git checkout``
+    with ``GitCheckoutError`` for a missing commit; over HTTPS (the default) it
+    downloads an archive and any failure is ``HTTPDownloadError``.
+    """
+    https = protocol.upper() == "HTTPS"
     try:
         yield
     except (FetcherError, HTTPDownloadError, HashMismatchError, OfflineError):
         raise
     except RevisionNotFoundError as exc:
+        if https:
+            raise HTTPSRevisionError(str(exc)) from exc
+        if commit is None:
+            raise BranchNotFoundError(str(exc)) from exc
         raise GitCheckoutError(str(exc)) from exc
     except DownloadError as exc:
-        raise GitPullError(str(exc), url=exc.url, status=exc.status) from exc
+        error = HTTPSFetchError if https else GitPullError
+        raise error(str(exc), url=exc.url, status=exc.status) from exc
+
+
+def _weights_error(exc: DownloadError) -> HTTPDownloadError:
+    """Upstream's downloader raised a ``FileNotFoundError`` for a 404."""
+    error = WeightsNotFoundError if exc.status == 404 else HTTPDownloadError
+    return error(str(exc), url=exc.url, status=exc.status)
 
 
 @contextmanager
@@ -137,7 +160,7 @@ def _weights_errors() -> Iterator[None]:
     except (FetcherError, HashMismatchError, OfflineError):
         raise
     except DownloadError as exc:
-        raise HTTPDownloadError(str(exc), url=exc.url, status=exc.status) from exc
+        raise _weights_error(exc) from exc
 
 
 def _with_repo(
@@ -150,7 +173,7 @@ def _with_repo(
     action: Callable[[Context, RepoSpec], _T],
 ) -> _T:
     spec = _spec(repo_info, git_host, commit, protocol)
-    with _translated():
+    with _translated(protocol, commit):
         if use_cache:
             # Upstream's use_cache: a cached checkout is used without any network.
             try:
@@ -164,6 +187,8 @@ def _hubconf(context: Context, spec: RepoSpec) -> Any:
     from ..repo import hubconf_for, materialize
 
     root, commit = materialize(context, spec.url, spec.revision)
+    if not (root / HUBCONF).is_file():
+        raise NoHubconfError(f"{spec.url}: the checkout {root} has no {HUBCONF}")
     return hubconf_for(root, commit)
 
 
@@ -235,16 +260,23 @@ def load(
             kind=_HUBCONF_FORMAT,
             repo_id=spec.repo_id,
         )
-        with _weights_errors():
-            return load_entry(
-                _weights_context(context),
-                code,
-                Device("auto"),
-                args=args,
-                kwargs=kwargs,
-                trust_pickles=trust_pickles,
-                where=f"{repo_info}:{entry}",
-            )
+        try:
+            with _weights_errors():
+                return load_entry(
+                    _weights_context(context),
+                    code,
+                    Device("auto"),
+                    args=args,
+                    kwargs=kwargs,
+                    trust_pickles=trust_pickles,
+                    where=f"{repo_info}:{entry}",
+                )
+        except ModelNotFoundError as exc:
+            if isinstance(exc, RuntimeError):
+                raise
+            # Read statically the name looked callable (``x = make()``); once run it is
+            # not: upstream's RuntimeError, as for an entry that is not there at all.
+            raise EntryNotFoundError(str(exc)) from exc
 
     return _with_repo(repo_info, git_host, use_cache, commit, protocol, trust_repo, action)
 
@@ -312,4 +344,4 @@ def load_serialized_obj_from_url(
     except (HashMismatchError, OfflineError):
         raise
     except DownloadError as exc:
-        raise HTTPDownloadError(str(exc), url=exc.url, status=exc.status) from exc
+        raise _weights_error(exc) from exc

@@ -94,9 +94,17 @@ def _address(name: Any, source: str) -> str:
         if not path.is_file():
             raise HubValueError(f"{name} is not a local markdown file")
         return f"mindspore:file://{path}"
-    if _URL.match(name) and len(name.split("/")) < 7:
-        # Upstream's rule: a card URL has at least 7 '/'-separated parts.
-        raise HubValueError(f"{name!r} is not the URL of a MindSpore Hub card")
+    if _URL.match(name):
+        if len(name.split("/")) < 7:
+            # Upstream's rule: a card URL has at least 7 '/'-separated parts.
+            raise HubValueError(f"{name!r} is not the URL of a MindSpore Hub card")
+    elif len(name.split("/")) not in (3, 4):
+        # Upstream's rule, before any I/O: a uid is publisher/version/name or
+        # publisher/backend/version/name (a ValueError, not a failed download).
+        raise HubValueError(
+            f"{name!r} is not a MindSpore Hub uid: expected 'publisher/version/name' "
+            "or 'publisher/backend/version/name'"
+        )
     return f"mindspore:{name}"
 
 
@@ -178,35 +186,61 @@ def _ckpt_path(name: str, source: str, force_reload: bool) -> Path:
     return Path(path)
 
 
-def load_weights(
-    name_or_network: Any, handle: Any = None, source: str = "gitee", force_reload: bool = False
-) -> Any:
-    """Current API: ``load_weights(name) -> param_dict``. Legacy API:
-    ``load_weights(network, handle)`` loads the checkpoint of the card ``handle`` into
-    ``network`` in place and returns ``None``.
+def load_weights(name_or_network: Any, *args: Any, **kwargs: Any) -> Any:
+    """Both generations of ``load_weights``, told apart by the first argument.
+
+    * 2.0.0: ``load_weights(name, source='gitee', force_reload=False)`` returns the
+      card's checkpoint as a parameter dict.
+    * 1.x: ``load_weights(network, handle=None, force_reload=False)`` loads the
+      checkpoint of the card ``handle`` into ``network`` in place and returns ``None``
+      (``source=`` is accepted as a keyword).
+
+    Positional arguments bind as each generation binds them, so
+    ``load_weights(uid, 'gitee', True)`` and ``load_weights(net, uid, True)`` keep
+    working. As upstream, any ``source`` but ``'local'`` reads the default hub
+    (upstream's ``'github'`` is the GitHub mirror of the same hub).
 
     :raises HubTypeError: ``force_reload`` not a bool; a network that is no ``nn.Cell``.
     """
+    if isinstance(name_or_network, str):
+        return _current_weights(name_or_network, *args, **kwargs)
+    return _legacy_weights(name_or_network, *args, **kwargs)
+
+
+def _weights_source(source: Any) -> str:
+    return "local" if source == "local" else "gitee"
+
+
+def _current_weights(name: str, source: str = "gitee", force_reload: bool = False) -> Any:
     _check_bool(force_reload, "force_reload")
     import mindspore  # type: ignore[import-untyped]
 
     from ..runtime import suffixed
 
     with _home():
-        if isinstance(name_or_network, str):
-            path = _ckpt_path(name_or_network, source, force_reload)
-            return mindspore.load_checkpoint(str(suffixed(path, ".ckpt", polyhub.get_dir())))
-        if not isinstance(name_or_network, mindspore.nn.Cell):
-            raise HubTypeError(
-                f"load_weights(network, handle): the network must be a mindspore.nn.Cell, "
-                f"not {type(name_or_network).__name__}"
-            )
-        if handle is None:
-            raise HubTypeError("load_weights(network, handle): the card handle is missing")
-        path = _ckpt_path(handle, source, force_reload)
+        path = _ckpt_path(name, _weights_source(source), force_reload)
+        return mindspore.load_checkpoint(str(suffixed(path, ".ckpt", polyhub.get_dir())))
+
+
+def _legacy_weights(
+    network: Any, handle: Any = None, force_reload: bool = False, *, source: str = "gitee"
+) -> None:
+    _check_bool(force_reload, "force_reload")
+    import mindspore
+
+    from ..runtime import suffixed
+
+    if not isinstance(network, mindspore.nn.Cell):
+        raise HubTypeError(
+            f"load_weights(network, handle): the network must be a mindspore.nn.Cell, "
+            f"not {type(network).__name__}"
+        )
+    if handle is None:
+        raise HubTypeError("load_weights(network, handle): the card handle is missing")
+    with _home():
+        path = _ckpt_path(handle, _weights_source(source), force_reload)
         params = mindspore.load_checkpoint(str(suffixed(path, ".ckpt", polyhub.get_dir())))
-        mindspore.load_param_into_net(name_or_network, params)
-    return None
+        mindspore.load_param_into_net(network, params)
 
 
 def hub_list(version: str | None = None, force_reload: bool = False) -> list[str]:

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import numbers
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -150,6 +152,19 @@ def _info_of(card: polyhub.ModelCard) -> ModelInfo:
     return ModelInfo(_plain(card.metadata))
 
 
+def _checked_opset(model: str, repo: str, opset: Any) -> int | None:
+    """``opset`` as upstream compares it (``info.opset == opset``): ``12.0`` or
+    ``numpy.int64(12)`` is opset 12; a value no integer equals (``"12"``, ``12.5``)
+    matches nothing, which upstream reports as a missing opset (an ``AssertionError``)."""
+    if opset is None:
+        return None
+    if isinstance(opset, numbers.Real) and math.isfinite(opset) and opset == int(opset):
+        return int(opset)
+    with _upstream_errors():
+        polyhub.info(_address(model, repo, None))  # an unknown model is reported first
+    raise ModelNotFound(f"{model} has no version with opset {opset!r}")
+
+
 def _address(model: str, repo: str, opset: int | None) -> Address:
     options: dict[str, Any] = {"hub": repo}
     if opset is not None:
@@ -188,6 +203,7 @@ def list_models(
 
 def get_model_info(model: str, repo: str = _DEFAULT_REPO, opset: int | None = None) -> ModelInfo:
     """The entry of ``model`` at ``opset`` (the highest when ``None``); nothing downloaded."""
+    opset = _checked_opset(model, repo, opset)
     with _upstream_errors():
         return _info_of(polyhub.info(_address(model, repo, opset)))
 
@@ -204,7 +220,7 @@ def load(
     ``silent`` is accepted for compatibility; there is no prompt to silence.
     """
     del silent  # never weakens a check: see the module docs
-    address = _address(model, repo, opset)
+    address = _address(model, repo, _checked_opset(model, repo, opset))
     log.info("loading %s from %s through polyhub", model, repo)
     with _upstream_errors():
         proto: ModelProto = polyhub.load(
@@ -227,10 +243,9 @@ def download_model_with_test_data(
     extraction folder itself.
     """
     del silent
+    address = _address(model, repo, _checked_opset(model, repo, opset))
     with _upstream_errors():
-        folder = Path(
-            _download(_address(model, repo, opset), with_test_data=True, force_reload=force_reload)
-        )
+        folder = Path(_download(address, with_test_data=True, force_reload=force_reload))
     entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
     if len(entries) == 1 and entries[0].is_dir():
         return str(entries[0])
