@@ -276,6 +276,10 @@ def test_missing_branch_over_ssh_is_a_pull_error(world: Any) -> None:
     assert "nobranch" in str(ours)
 
 
+# Upstream's HTTPS fetcher (requests, through megfile) leaves its socket to the garbage
+# collector, which may run during fixture teardown: its ResourceWarning is upstream's.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_fetch_failures_over_https_are_download_errors(
     world: Any, h: Any, server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
