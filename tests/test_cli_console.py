@@ -136,6 +136,26 @@ def test_closed_pipe_ends_quietly(env: dict[str, str], onnx_hub: Path) -> None:
     assert "Traceback" not in err and "BrokenPipe" not in err, err
 
 
+def test_sha256_into_closed_pipe_blames_no_file(env: dict[str, str], tmp_path: Path) -> None:
+    # A closed stdout used to be caught as a read error of each file in turn:
+    # one "cannot read FILE: Broken pipe" line per file and exit 1.
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"x")
+    proc = subprocess.Popen(
+        [POLYHUB, "sha256", *[str(f)] * 50],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141
+    assert "cannot read" not in err and "Traceback" not in err, err
+
+
 def test_list_into_head(env: dict[str, str], onnx_hub: Path) -> None:
     done = subprocess.run(
         f"{POLYHUB} list onnx | head -1",

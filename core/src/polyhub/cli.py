@@ -336,10 +336,14 @@ def _sha256(files: Sequence[Path]) -> int:
     failed = 0
     for f in files:
         try:
-            print(f"{file_sha256(f)}  {f}")
+            digest = file_sha256(f)
         except OSError as exc:
             print(f"polyhub: cannot read {f}: {exc.strerror or exc}", file=sys.stderr)
             failed += 1
+            continue
+        # Printed outside the try: a closed stdout (``| head``) is the reader leaving,
+        # not a file that cannot be read, and ends the command as main() says.
+        print(f"{digest}  {f}")
     return 1 if failed else 0
 
 
