@@ -68,6 +68,19 @@ def test_session_options_pass_through(hub_dir: Path) -> None:
         polyhub.load("onnx:tiny-mlp", hub=str(hub_dir), device="cpu", colour="red")
 
 
+def test_providers_from_the_command_line_and_unknown_names(hub_dir: Path) -> None:
+    # -O providers=CPUExecutionProvider arrives as one string; it used to be iterated into
+    # one provider per character, onnxruntime printed "EP Error" and fell back to CPU.
+    session = polyhub.load(
+        "onnx:tiny-mlp", hub=str(hub_dir), device="cpu", providers="CPUExecutionProvider"
+    )
+    assert session.get_providers() == ["CPUExecutionProvider"]
+    with pytest.raises(UnsupportedError, match="does not list NoSuchExecutionProvider"):
+        polyhub.load("onnx:tiny-mlp", hub=str(hub_dir), providers=["NoSuchExecutionProvider"])
+    with pytest.raises(UnsupportedError, match="no provider given"):
+        polyhub.load("onnx:tiny-mlp", hub=str(hub_dir), providers=" , ")
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not cuda_works(), reason="no working CUDA provider (CUDA 12 + cuDNN 9 + a GPU)")
 def test_gpu_session_runs_on_cuda_and_matches_numpy(hub_dir: Path) -> None:

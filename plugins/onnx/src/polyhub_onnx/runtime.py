@@ -194,6 +194,33 @@ def _split_options(
     return dict(options)
 
 
+def _explicit_providers(given: Any) -> list[Any] | None:
+    """``providers=`` as a list, each name one this onnxruntime build lists.
+
+    From the command line (``-O providers=A,B``) it is one string: iterated as given, it
+    became one "provider" per character. A name the build does not list makes onnxruntime
+    print an error and fall back to CPU; polyhub refuses instead.
+    """
+    if given is None:
+        return None
+    if isinstance(given, str):
+        given = [name.strip() for name in given.split(",") if name.strip()]
+    providers = list(given)
+    listed = available_providers()
+    unknown = [
+        name
+        for name in (p[0] if isinstance(p, tuple) else p for p in providers)
+        if name not in listed
+    ]
+    if not providers:
+        problem = "no provider given"
+    elif unknown:
+        problem = f"this onnxruntime does not list {', '.join(map(str, unknown))}"
+    else:
+        return providers
+    raise UnsupportedError(f"providers={given!r}: {problem}; it lists {', '.join(listed)}")
+
+
 def load_session(path: Path, device: Device, options: Mapping[str, Any] | None = None) -> Any:
     """An ``onnxruntime.InferenceSession`` for the model at ``path`` on ``device``.
 
@@ -208,8 +235,8 @@ def load_session(path: Path, device: Device, options: Mapping[str, Any] | None =
     check_external_data(path)
     import onnxruntime
 
-    explicit = kwargs.pop("providers", None)
-    providers = list(explicit) if explicit is not None else providers_for(device)
+    explicit = _explicit_providers(kwargs.pop("providers", None))
+    providers = explicit if explicit is not None else providers_for(device)
     session = onnxruntime.InferenceSession(str(path), providers=providers, **kwargs)
     if explicit is None and device.kind in ("gpu", "ascend"):
         wanted = CUDA if device.kind == "gpu" else CANN
