@@ -102,6 +102,8 @@ def test_version(env: dict[str, str]) -> None:
         (("load", "onnx:tiny-mlp", "--device", "tpu"), ("unknown device 'tpu'",)),
         (("cache", "prune", "--older-than", "soon"), ("--older-than", "30d")),
         (("frobnicate",), ("invalid choice",)),
+        # Used to exit 1 with "no installed plugin knows how to validate ...".
+        (("validate", "/no/such/card.yaml"), ("/no/such/card.yaml: no such file",)),
     ],
 )
 def test_usage_errors_exit_2_in_one_line(

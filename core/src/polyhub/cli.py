@@ -273,6 +273,8 @@ def _run(args: argparse.Namespace) -> int:
     if cmd == "plugins":
         return _plugins()
     if cmd == "validate":
+        if not args.path.exists():  # a typo, not a hub no plugin knows: as sha256 says
+            raise UsageError(f"{args.path}: no such file or folder")
         problems = polyhub.validate(args.path)
         for problem in problems:
             print(problem)
