@@ -492,6 +492,32 @@ def test_native_stderr_goes_to_the_debug_log(env: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
+def test_megengine_load_keeps_framework_chatter_out(tmp_path: Path, env: dict[str, str]) -> None:
+    # Without a CUDA driver MegEngine prints "debug: failed to load cuda func: ..." again
+    # at the first tensor it makes, after the device probe: 'polyhub load' of a hubconf
+    # model showed three such lines at the default level.
+    pytest.importorskip("polyhub_megengine", reason="polyhub-megengine is not installed")
+    pytest.importorskip("megengine", reason="MegEngine is not installed")
+    code = (
+        "import sys; from pathlib import Path; from polyhub_megengine.demo import build_demo; "
+        "print(build_demo(Path(sys.argv[1])).address)"
+    )
+    made = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "repo")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    address = made.stdout.strip().splitlines()[-1]
+    quiet = run("load", address, "--trust-repo", "--device", "cpu", env=env, timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == "", quiet.stderr
+    loud = run("-v", "load", address, "--trust-repo", "--device", "cpu", env=env, timeout=300)
+    assert loud.returncode == 0 and "polyhub: debug:" in loud.stderr
+
+
+@pytest.mark.slow
 def test_demo_keeps_framework_chatter_out(tmp_path: Path, env: dict[str, str]) -> None:
     # Without a CUDA driver MegEngine prints a five-line banner from C++ at its first
     # device probe (`polyhub -v demo` shows it); a plain run's stderr stays empty.
