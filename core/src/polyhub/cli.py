@@ -601,7 +601,7 @@ def _trust(args: argparse.Namespace) -> int:
     store = TrustStore(config)
     action = args.trust_command
     if action == "ls":
-        return _trust_ls(store, config.trusted_repos)
+        return _trust_ls(store)
     from .trust import describe, to_repo_id
 
     try:
@@ -619,11 +619,14 @@ def _trust(args: argparse.Namespace) -> int:
     return 1
 
 
-def _trust_ls(store: Any, from_env: Sequence[str]) -> int:
+def _trust_ls(store: Any) -> int:
     from .plugins import default_plugins
 
     rows = [(e, f"trust list {store.path}") for e in store.entries()]
-    rows += [(e, "POLYHUB_TRUSTED_REPOS") for e in from_env]
+    rows += [
+        (e, "POLYHUB_TRUSTED_REPOS" + (f" (ignored: {problem})" if problem else ""))
+        for e, problem in store.env_entries()
+    ]
     sources = default_plugins().sources
     for info in (sources[scheme] for scheme in sources):
         rows += [(e, f"default of the {info.scheme} source") for e in info.trusted]
