@@ -205,6 +205,18 @@ def test_lock_wait_is_announced(env: dict[str, str], served_onnx_hub: Any, tmp_p
     assert "tiny-mlp-17.onnx" in done.stderr and "DownloadError" in done.stderr
 
 
+def test_qq_keeps_errors_only(env: dict[str, str], served_onnx_hub: Any) -> None:
+    # A PolyhubWarning (here: the hub is down, its cached index is used) went through
+    # the warnings printer, which ignored -qq ("only errors").
+    env = {**env, "POLYHUB_INDEX_TTL": "0"}
+    assert run("list", "onnx", env=env).returncode == 0  # the index is cached
+    served_onnx_hub.script("ONNX_HUB_MANIFEST.json", ("status", 503), ("status", 503))
+    loud = run("list", "onnx", env=env)
+    assert loud.returncode == 0 and "polyhub: warning:" in loud.stderr, loud.stderr
+    quiet = run("-qq", "list", "onnx", env=env)
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr, quiet.stderr
+
+
 def test_library_is_silent_unless_asked(env: dict[str, str]) -> None:
     code = (
         "import logging, polyhub\n"

@@ -663,7 +663,8 @@ def _plugins() -> int:
     return 1 if failed else 0
 
 
-def _warning_printer(verbose: bool) -> Callable[..., None]:
+def _warning_printer(verbose: bool, shown: bool = True) -> Callable[..., None]:
+    """``shown``: polyhub's warnings are printed (not with ``-qq``, which keeps errors only)."""
     from .errors import PolyhubWarning
 
     def show(
@@ -677,7 +678,8 @@ def _warning_printer(verbose: bool) -> Callable[..., None]:
         # polyhub's own warnings, one line each; other packages' (a framework's
         # deprecations) only when asked for with -v.
         if issubclass(category, PolyhubWarning):
-            print(f"polyhub: warning: {message}", file=sys.stderr)
+            if shown:
+                print(f"polyhub: warning: {message}", file=sys.stderr)
         elif verbose:
             print(f"{filename}:{lineno}: {category.__name__}: {message}", file=sys.stderr)
 
@@ -715,9 +717,10 @@ class _Session:
         if not self.verbose:
             for key, value in _QUIET_FRAMEWORKS.items():
                 os.environ.setdefault(key, value)
-        configure(_level(self.verbose, self.quiet))
+        level = _level(self.verbose, self.quiet)
+        configure(level)
         self._captured = capture_framework_output(not self.verbose)
-        warnings.showwarning = _warning_printer(self.verbose > 0)
+        warnings.showwarning = _warning_printer(self.verbose > 0, level <= logging.WARNING)
 
     def __exit__(self, *exc: object) -> None:
         import warnings
