@@ -163,8 +163,25 @@ def _set_up_logging() -> None:
 
     from .logs import configure_from_env
 
-    logging.getLogger("polyhub").addHandler(logging.NullHandler())
+    _add_null_handler(logging)
     configure_from_env()
+
+
+def _add_null_handler(logging: Any) -> None:
+    logger = logging.getLogger("polyhub")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+
+
+# Where logging is loaded already its cost is paid: set up at import, so a record from a
+# submodule used before any public name (``import logging, polyhub`` then
+# ``polyhub.cache``'s logger) meets the NullHandler, or POLYHUB_LOG_LEVEL's handler,
+# not logging's last-resort stderr handler.
+if "logging" in __import__("sys").modules:
+    if __import__("os").environ.get("POLYHUB_LOG_LEVEL", "").strip():
+        _set_up_logging()
+    else:  # the NullHandler alone: reading the variable needs polyhub.logs (~10 ms)
+        _add_null_handler(__import__("sys").modules["logging"])
 
 
 def __getattr__(name: str) -> Any:
