@@ -57,6 +57,18 @@ def _version() -> str:
     return f"polyhub {version} (Python {sys.version.split()[0]})"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, looked up when asked: importlib.metadata costs every other command
+    (``--help`` included) a few milliseconds when the parser is built."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(_version())  # on stdout, as argparse's own version action does
+        parser.exit()
+
+
 def _add_options(
     s: argparse.ArgumentParser, text: str = "an address option or model argument"
 ) -> None:
@@ -71,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 a check or load failed, 2 usage error. "
         "POLYHUB_* environment variables configure the cache, network and trust.",
     )
-    p.add_argument("--version", action="version", version=_version())
+    p.add_argument(
+        "--version", action=_VersionAction, help="show the version of polyhub and Python, and exit"
+    )
     p.add_argument(
         "-v",
         "--verbose",
