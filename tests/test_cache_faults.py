@@ -308,6 +308,29 @@ def test_blobs_are_read_only_and_checked_on_every_use(home, hub, monkeypatch):
     assert info.value.actual == sha(bytes([data[0] ^ 2]) + data[1:])
 
 
+def test_a_cache_hit_counts_as_a_use_for_prune(home, hub):
+    # A hit only stats the blob, and relatime moves a read file's atime at most once a
+    # day: 'cache prune --older-than 12h' removed a model used a minute ago.
+    from polyhub.usage import scan
+
+    data = payload(5_000, seed=9)
+    url = hub.add("used.bin", data)
+    path = cache().fetch(url, sha256=sha(data), size=len(data))
+    day_ago = time.time_ns() - 86_400 * 10**9
+    os.utime(path, ns=(day_ago, day_ago))  # downloaded a day ago, as published
+    mtime_ns = day_ago
+    record = home / "stat" / "sha256" / sha(data)[:2] / f"{sha(data)}.json"
+    record.write_text(json.dumps({"size": len(data), "mtime_ns": mtime_ns}))
+
+    assert cache().fetch(url, sha256=sha(data), size=len(data)) == path
+    assert len(hub.gets("used.bin")) == 1  # a hit
+    assert path.stat().st_mtime_ns == mtime_ns  # the integrity record still holds
+    (item,) = [i for i in scan(home).items if i.kind == "blob"]
+    assert time.time() - item.last_used < 60
+    pruned = _run([sys.executable, "-m", "polyhub", "cache", "prune", "--older-than", "12h"])
+    assert pruned.returncode == 0 and path.exists(), pruned.stdout
+
+
 def test_verify_catches_what_the_stat_check_cannot(home, hub, monkeypatch):
     data = payload(20_000, seed=4)
     url = hub.add("m.bin", data)

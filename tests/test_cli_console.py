@@ -102,6 +102,8 @@ def test_version(env: dict[str, str]) -> None:
         (("load", "onnx:tiny-mlp", "--device", "tpu"), ("unknown device 'tpu'",)),
         (("cache", "prune", "--older-than", "soon"), ("--older-than", "30d")),
         (("frobnicate",), ("invalid choice",)),
+        # Used to exit 1 with "no installed plugin knows how to validate ...".
+        (("validate", "/no/such/card.yaml"), ("/no/such/card.yaml: no such file",)),
     ],
 )
 def test_usage_errors_exit_2_in_one_line(
@@ -134,6 +136,26 @@ def test_closed_pipe_ends_quietly(env: dict[str, str], onnx_hub: Path) -> None:
     proc.stderr.close()
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_sha256_into_closed_pipe_blames_no_file(env: dict[str, str], tmp_path: Path) -> None:
+    # A closed stdout used to be caught as a read error of each file in turn:
+    # one "cannot read FILE: Broken pipe" line per file and exit 1.
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"x")
+    proc = subprocess.Popen(
+        [POLYHUB, "sha256", *[str(f)] * 50],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141
+    assert "cannot read" not in err and "Traceback" not in err, err
 
 
 def test_list_into_head(env: dict[str, str], onnx_hub: Path) -> None:
@@ -181,6 +203,18 @@ def test_lock_wait_is_announced(env: dict[str, str], served_onnx_hub: Any, tmp_p
     assert done.returncode == 1
     assert "waiting for another process to finish downloading http://" in done.stderr
     assert "tiny-mlp-17.onnx" in done.stderr and "DownloadError" in done.stderr
+
+
+def test_qq_keeps_errors_only(env: dict[str, str], served_onnx_hub: Any) -> None:
+    # A PolyhubWarning (here: the hub is down, its cached index is used) went through
+    # the warnings printer, which ignored -qq ("only errors").
+    env = {**env, "POLYHUB_INDEX_TTL": "0"}
+    assert run("list", "onnx", env=env).returncode == 0  # the index is cached
+    served_onnx_hub.script("ONNX_HUB_MANIFEST.json", ("status", 503), ("status", 503))
+    loud = run("list", "onnx", env=env)
+    assert loud.returncode == 0 and "polyhub: warning:" in loud.stderr, loud.stderr
+    quiet = run("-qq", "list", "onnx", env=env)
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr, quiet.stderr
 
 
 def test_library_is_silent_unless_asked(env: dict[str, str]) -> None:
@@ -467,6 +501,32 @@ def test_native_stderr_goes_to_the_debug_log(env: dict[str, str]) -> None:
         assert done.stdout == "done\n"
         expected = "polyhub: debug: [polyhub.fake] info: + banner from C +\n" if shown else ""
         assert done.stderr == expected
+
+
+@pytest.mark.slow
+def test_megengine_load_keeps_framework_chatter_out(tmp_path: Path, env: dict[str, str]) -> None:
+    # Without a CUDA driver MegEngine prints "debug: failed to load cuda func: ..." again
+    # at the first tensor it makes, after the device probe: 'polyhub load' of a hubconf
+    # model showed three such lines at the default level.
+    pytest.importorskip("polyhub_megengine", reason="polyhub-megengine is not installed")
+    pytest.importorskip("megengine", reason="MegEngine is not installed")
+    code = (
+        "import sys; from pathlib import Path; from polyhub_megengine.demo import build_demo; "
+        "print(build_demo(Path(sys.argv[1])).address)"
+    )
+    made = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "repo")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    address = made.stdout.strip().splitlines()[-1]
+    quiet = run("load", address, "--trust-repo", "--device", "cpu", env=env, timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == "", quiet.stderr
+    loud = run("-v", "load", address, "--trust-repo", "--device", "cpu", env=env, timeout=300)
+    assert loud.returncode == 0 and "polyhub: debug:" in loud.stderr
 
 
 @pytest.mark.slow

@@ -36,6 +36,23 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     assert "Download (and verify) a model" in api and "HashMismatchError" in api
 
 
+def test_every_public_name_and_page_is_in_the_site() -> None:
+    # The Context, LoadRequest, *Info types and the hook specs plugin authors need, and
+    # AddressError/DeviceError, were exported but absent from the API page; hubs.md (which
+    # the README links for mirrors) was built but reachable from no page.
+    import polyhub
+
+    api = (DOCS / "api.md").read_text()
+    documented = set(re.findall(r"^::: polyhub\.(\w+)", api, re.MULTILINE))
+    errors_module = {n for n in polyhub.__all__ if hasattr(polyhub.errors, n)}
+    missing = set(polyhub.__all__) - documented - errors_module - {"hookimpl"}
+    assert not missing, f"public names absent from docs/api.md: {sorted(missing)}"
+    assert {"errors", "hookspecs"} <= documented
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for page in sorted(DOCS.glob("*.md")):
+        assert f" {page.name}" in nav, f"{page.name} is not in the nav of mkdocs.yml"
+
+
 def test_cli_reference_is_current_and_complete() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "gen_cli_docs.py"), "--check"],

@@ -166,7 +166,9 @@ def test_core_alone_lists_plugins_and_says_what_to_install(dist: Path, tmp_path:
     assert done.returncode == 0 and "builtin" in done.stdout, done.stdout + done.stderr
     done = env.polyhub("load", "onnx:mnist")
     assert done.returncode == 1
-    assert "pip install polyhub-onnx" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    # With the extra: polyhub-onnx alone would only say next to install onnxruntime.
+    assert "pip install 'polyhub-onnx[cpu]'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
     for framework in ("onnx", "onnxruntime", "mindspore", "megengine", "numpy"):
         assert not env.has(framework), f"the core alone pulled in {framework}"
 

@@ -55,6 +55,19 @@ def test_env_list_and_owner_prefixes(home, monkeypatch):
     assert not s.is_trusted("github.com/acme-evil/repo")
 
 
+def test_env_entries_are_read_as_trust_add_reads_them(home, monkeypatch):
+    # A URL in POLYHUB_TRUSTED_REPOS was compared as written and trusted nothing.
+    monkeypatch.setenv(
+        "POLYHUB_TRUSTED_REPOS", "https://github.com/Acme/Models.git, git@gitlab.com:x/y.git, junk"
+    )
+    s = store()
+    assert s.is_trusted("github.com/acme/models")
+    assert s.is_trusted("gitlab.com/x/y")
+    assert not s.is_trusted("junk")
+    (junk,) = [(e, p) for e, p in s.env_entries() if p]
+    assert junk[0] == "junk" and "names no host" in junk[1]
+
+
 def test_defaults_from_the_source(home):
     assert store().is_trusted("github.com/megengine/models", defaults=("github.com/megengine/",))
     assert not store().is_trusted(

@@ -54,7 +54,10 @@ def _unknown_scheme(scheme: str, plugins: Plugins) -> ModelNotFoundError:
     # The project's own plugins are named polyhub-<scheme>; a third-party scheme may be
     # served by any distribution, so only `polyhub plugins` can say more.
     install = (
-        f"install it with: pip install polyhub-{scheme}"
+        # polyhub-onnx alone has no runtime: the extra spares a second round trip.
+        "install it with: pip install 'polyhub-onnx[cpu]' (or 'polyhub-onnx[gpu]' for CUDA)"
+        if scheme == "onnx"
+        else f"install it with: pip install polyhub-{scheme}"
         if scheme in _FIRST_PARTY_SCHEMES
         else f"is a plugin for it installed? (`polyhub plugins` lists them; the project's own "
         f"are {', '.join(f'polyhub-{s}' for s in _FIRST_PARTY_SCHEMES)})"

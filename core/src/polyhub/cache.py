@@ -158,6 +158,20 @@ class BlobTier(Protocol):
     def stored(self, url: str, sha256: str, size: int, path: Path) -> None: ...
 
 
+def _mark_used(blob: Path, st: os.stat_result) -> None:
+    """Set the access time of ``blob`` to now: its last use for ``cache ls`` and ``prune``.
+
+    A cache hit only stats the file, and ``relatime`` mounts move the access time of a
+    read file at most once a day after its download, so ``prune --older-than 12h``
+    removed a model used a minute ago. The mtime (the integrity record) is kept to the
+    nanosecond; a read-only cache just keeps its old times.
+    """
+    now = time.time_ns()
+    if now - st.st_atime_ns > 60 * 10**9:  # at most one write of the inode a minute
+        with contextlib.suppress(OSError):
+            os.utime(blob, ns=(now, st.st_mtime_ns))
+
+
 def _label(url: str, blob: Path) -> str:
     """The file's own name for its progress bar (the blob's is a hash nobody recognises)."""
     from urllib.parse import unquote, urlparse
@@ -306,6 +320,7 @@ class Cache:
         record = self._read_stat(sha256)
         as_published = record == {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
         if as_published and not self.config.verify:
+            _mark_used(blob, st)
             return None
         try:
             actual = file_sha256(blob)
@@ -322,6 +337,7 @@ class Cache:
             return _Problem("it was altered after download", actual)
         if not as_published:
             self._record_stat(sha256, blob)  # touched, or cached by an older polyhub
+        _mark_used(blob, st)
         return None
 
     def _read_stat(self, sha256: str) -> dict[str, int] | None:

@@ -58,11 +58,14 @@ def _version() -> str:
 
 
 class _VersionAction(argparse.Action):
-    """``--version``, worked out only when asked: the distribution's metadata costs a
-    scan of the installed packages that ``--help`` need not pay."""
+    """``--version``, looked up when asked: importlib.metadata costs every other command
+    (``--help`` included) a few milliseconds when the parser is built."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        print(_version())
+        print(_version())  # on stdout, as argparse's own version action does
         parser.exit()
 
 
@@ -80,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 a check or load failed, 2 usage error. "
         "POLYHUB_* environment variables configure the cache, network and trust.",
     )
-    p.add_argument("--version", action=_VersionAction, nargs=0, help="show polyhub's version")
+    p.add_argument(
+        "--version", action=_VersionAction, help="show the version of polyhub and Python, and exit"
+    )
     p.add_argument(
         "-v",
         "--verbose",
@@ -282,6 +287,8 @@ def _run(args: argparse.Namespace) -> int:
     if cmd == "plugins":
         return _plugins()
     if cmd == "validate":
+        if not args.path.exists():  # a typo, not a hub no plugin knows: as sha256 says
+            raise UsageError(f"{args.path}: no such file or folder")
         problems = polyhub.validate(args.path)
         for problem in problems:
             print(problem)
@@ -345,10 +352,14 @@ def _sha256(files: Sequence[Path]) -> int:
     failed = 0
     for f in files:
         try:
-            print(f"{file_sha256(f)}  {f}")
+            digest = file_sha256(f)
         except OSError as exc:
             print(f"polyhub: cannot read {f}: {exc.strerror or exc}", file=sys.stderr)
             failed += 1
+            continue
+        # Printed outside the try: a closed stdout (``| head``) is the reader leaving,
+        # not a file that cannot be read, and ends the command as main() says.
+        print(f"{digest}  {f}")
     return 1 if failed else 0
 
 
@@ -604,7 +615,7 @@ def _trust(args: argparse.Namespace) -> int:
     store = TrustStore(config)
     action = args.trust_command
     if action == "ls":
-        return _trust_ls(store, config.trusted_repos)
+        return _trust_ls(store)
     from .trust import describe, to_repo_id
 
     try:
@@ -622,11 +633,14 @@ def _trust(args: argparse.Namespace) -> int:
     return 1
 
 
-def _trust_ls(store: Any, from_env: Sequence[str]) -> int:
+def _trust_ls(store: Any) -> int:
     from .plugins import default_plugins
 
     rows = [(e, f"trust list {store.path}") for e in store.entries()]
-    rows += [(e, "POLYHUB_TRUSTED_REPOS") for e in from_env]
+    rows += [
+        (e, "POLYHUB_TRUSTED_REPOS" + (f" (ignored: {problem})" if problem else ""))
+        for e, problem in store.env_entries()
+    ]
     sources = default_plugins().sources
     for info in (sources[scheme] for scheme in sources):
         rows += [(e, f"default of the {info.scheme} source") for e in info.trusted]
@@ -663,7 +677,8 @@ def _plugins() -> int:
     return 1 if failed else 0
 
 
-def _warning_printer(verbose: bool) -> Callable[..., None]:
+def _warning_printer(verbose: bool, shown: bool = True) -> Callable[..., None]:
+    """``shown``: polyhub's warnings are printed (not with ``-qq``, which keeps errors only)."""
     from .errors import PolyhubWarning
 
     def show(
@@ -677,7 +692,8 @@ def _warning_printer(verbose: bool) -> Callable[..., None]:
         # polyhub's own warnings, one line each; other packages' (a framework's
         # deprecations) only when asked for with -v.
         if issubclass(category, PolyhubWarning):
-            print(f"polyhub: warning: {message}", file=sys.stderr)
+            if shown:
+                print(f"polyhub: warning: {message}", file=sys.stderr)
         elif verbose:
             print(f"{filename}:{lineno}: {category.__name__}: {message}", file=sys.stderr)
 
@@ -715,9 +731,10 @@ class _Session:
         if not self.verbose:
             for key, value in _QUIET_FRAMEWORKS.items():
                 os.environ.setdefault(key, value)
-        configure(_level(self.verbose, self.quiet))
+        level = _level(self.verbose, self.quiet)
+        configure(level)
         self._captured = capture_framework_output(not self.verbose)
-        warnings.showwarning = _warning_printer(self.verbose > 0)
+        warnings.showwarning = _warning_printer(self.verbose > 0, level <= logging.WARNING)
 
     def __exit__(self, *exc: object) -> None:
         import warnings

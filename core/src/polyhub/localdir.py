@@ -45,6 +45,12 @@ def place(path: Path, directory: Path, *, name: str | None = None) -> Iterator[P
     """
     from .paths import UnsafePathError, safe_join
 
+    # Said up front: otherwise the copy fails on a file inside it, with "File exists"
+    # for a file that does not exist.
+    if directory.is_symlink() and not directory.exists():
+        raise PolyhubError(f"cannot write into {directory}: it is a link to a missing folder")
+    if directory.exists() and not directory.is_dir():
+        raise PolyhubError(f"cannot write into {directory}: it is a file, not a folder")
     try:
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and p.name not in _SKIP)

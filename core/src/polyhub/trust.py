@@ -91,9 +91,25 @@ class TrustStore:
         self._write([e for e in entries if e != repo_id])
         return True
 
+    def env_entries(self) -> list[tuple[str, str | None]]:
+        """``POLYHUB_TRUSTED_REPOS`` read as ``trust add`` reads its argument: each entry's
+        repo id, or the entry as written and why it is ignored.
+
+        A URL there (``https://github.com/acme/models``) used to be compared as written,
+        so it never matched ``github.com/acme/models`` and trusted nothing, silently.
+        """
+        result: list[tuple[str, str | None]] = []
+        for raw in self.config.trusted_repos:
+            try:
+                result.append((to_repo_id(raw), None))
+            except ValueError as exc:
+                result.append((raw, str(exc)))
+        return result
+
     def is_trusted(self, repo_id: str, *, defaults: Iterable[str] = ()) -> bool:
         repo_id = normalize(repo_id)
-        sources = [*self.entries(), *self.config.trusted_repos, *defaults]
+        from_env = [e for e, problem in self.env_entries() if problem is None]
+        sources = [*self.entries(), *from_env, *defaults]
         return any(_matches(repo_id, e) for e in sources)
 
     def check(self, repo_id: str, *, defaults: Iterable[str] = (), purpose: str = "") -> None:
@@ -125,7 +141,8 @@ class TrustStore:
         prompt on a terminal).
         """
         key = f"{normalize(repo_id)}@{commit.lower()}"
-        if key in (*self.entries(), *(normalize(e) for e in self.config.trusted_repos)):
+        from_env = [e for e, problem in self.env_entries() if problem is None]
+        if key in (*self.entries(), *from_env):
             return
         what = purpose or "run its code"
         note = (

@@ -5,10 +5,11 @@
 the measure ``du -sB1`` reports, so the total equals ``du`` of the home.
 
 The last use of an item is the latest access or modification time of anything in
-it. Loading a model reads its file (and a repository's ``hubconf.py``), and Linux's
-default ``relatime`` mounts update the access time of a read file at least once a
-day, which is all an age counted in days needs. On a ``noatime`` mount the last use
-falls back to when the item was written.
+it. Every cache hit on a blob sets its access time (at most once a minute), whatever
+the mount options; for checkouts and extracted folders, Linux's default ``relatime``
+moves the access time of a read file at least once a day, which is all an age counted
+in days needs, and on a ``noatime`` mount their last use falls back to when they were
+written.
 """
 
 from __future__ import annotations

@@ -68,6 +68,55 @@ def test_session_options_pass_through(hub_dir: Path) -> None:
         polyhub.load("onnx:tiny-mlp", hub=str(hub_dir), device="cpu", colour="red")
 
 
+def test_providers_from_the_command_line_and_unknown_names(hub_dir: Path) -> None:
+    # -O providers=CPUExecutionProvider arrives as one string; it used to be iterated into
+    # one provider per character, onnxruntime printed "EP Error" and fell back to CPU.
+    session = polyhub.load(
+        "onnx:tiny-mlp", hub=str(hub_dir), device="cpu", providers="CPUExecutionProvider"
+    )
+    assert session.get_providers() == ["CPUExecutionProvider"]
+    with pytest.raises(UnsupportedError, match="does not list NoSuchExecutionProvider"):
+        polyhub.load("onnx:tiny-mlp", hub=str(hub_dir), providers=["NoSuchExecutionProvider"])
+    with pytest.raises(UnsupportedError, match="no provider given"):
+        polyhub.load("onnx:tiny-mlp", hub=str(hub_dir), providers=" , ")
+
+
+def test_both_onnxruntime_flavours_installed_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 'pip install polyhub-onnx[gpu]' next to onnxruntime installs both without a word;
+    # they overwrite one package. A second distribution's metadata on sys.path is what
+    # such an environment has.
+    from importlib import metadata
+
+    present = {n for n in ("onnxruntime", "onnxruntime-gpu") if _installed(n)}
+    assert len(present) == 1, present  # the test environment has one flavour
+    other = ({"onnxruntime", "onnxruntime-gpu"} - present).pop()
+    info = tmp_path / f"{other.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {other}\nVersion: 1.0\n")
+    assert runtime.two_flavours() is None
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert metadata.version(other) == "1.0"
+    message = runtime.two_flavours()
+    assert message is not None and f"{other} 1.0" in message and "pip uninstall" in message
+    monkeypatch.setattr(runtime, "_flavours_checked", False)
+    model = tmp_path / "m.onnx"
+    model.write_bytes(tiny_mlp().SerializeToString())
+    with pytest.warns(polyhub.PolyhubWarning, match="both"):
+        runtime.load_session(model, Device("cpu"))
+
+
+def _installed(name: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not cuda_works(), reason="no working CUDA provider (CUDA 12 + cuDNN 9 + a GPU)")
 def test_gpu_session_runs_on_cuda_and_matches_numpy(hub_dir: Path) -> None:

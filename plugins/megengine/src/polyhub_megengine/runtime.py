@@ -52,11 +52,13 @@ def available_devices() -> list[Device]:
     """GPUs first (best first), then the CPU."""
     from polyhub.logs import framework_output
 
-    # The first CUDA probe prints a banner from C++ when there is no driver.
+    # The first CUDA probe prints a banner from C++ when there is no driver, and the
+    # first tensor made probes again ("failed to load cuda func: ..."): both in here.
     with framework_output("polyhub.megengine"):
         import megengine  # type: ignore[import-untyped]
 
         gpus = megengine.get_device_count("gpu") if megengine.is_cuda_available() else 0
+        megengine.tensor(0)
     return [Device("gpu", i) for i in range(gpus)] + [Device("cpu")]
 
 

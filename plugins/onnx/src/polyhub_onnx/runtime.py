@@ -194,6 +194,75 @@ def _split_options(
     return dict(options)
 
 
+_FLAVOURS = ("onnxruntime", "onnxruntime-gpu")
+_flavours_checked = False
+
+
+def two_flavours() -> str | None:
+    """Why the environment's ONNX Runtime is unreliable, when both flavours are installed.
+
+    ``onnxruntime`` and ``onnxruntime-gpu`` write the same ``onnxruntime`` package: with
+    both, the files are whichever was installed last (pip installs ``polyhub-onnx[gpu]``
+    next to an existing ``onnxruntime`` without a word), and uninstalling one breaks the
+    other. ``None`` when at most one is installed.
+    """
+    from importlib import metadata
+
+    found = []
+    for name in _FLAVOURS:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found.append(f"{name} {metadata.version(name)}")
+    if len(found) < 2:
+        return None
+    return (
+        f"both {' and '.join(found)} are installed; they write the same 'onnxruntime' "
+        "package, so which one runs is whichever was installed last. Keep one: "
+        "pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'polyhub-onnx[gpu]' "
+        "(or [cpu])"
+    )
+
+
+def _warn_two_flavours() -> None:
+    global _flavours_checked
+    if _flavours_checked:
+        return
+    _flavours_checked = True
+    problem = two_flavours()
+    if problem is not None:
+        import warnings
+
+        from polyhub import PolyhubWarning
+
+        warnings.warn(problem, PolyhubWarning, stacklevel=3)
+
+
+def _explicit_providers(given: Any) -> list[Any] | None:
+    """``providers=`` as a list, each name one this onnxruntime build lists.
+
+    From the command line (``-O providers=A,B``) it is one string: iterated as given, it
+    became one "provider" per character. A name the build does not list makes onnxruntime
+    print an error and fall back to CPU; polyhub refuses instead.
+    """
+    if given is None:
+        return None
+    if isinstance(given, str):
+        given = [name.strip() for name in given.split(",") if name.strip()]
+    providers = list(given)
+    listed = available_providers()
+    unknown = [
+        name
+        for name in (p[0] if isinstance(p, tuple) else p for p in providers)
+        if name not in listed
+    ]
+    if not providers:
+        problem = "no provider given"
+    elif unknown:
+        problem = f"this onnxruntime does not list {', '.join(map(str, unknown))}"
+    else:
+        return providers
+    raise UnsupportedError(f"providers={given!r}: {problem}; it lists {', '.join(listed)}")
+
+
 def load_session(path: Path, device: Device, options: Mapping[str, Any] | None = None) -> Any:
     """An ``onnxruntime.InferenceSession`` for the model at ``path`` on ``device``.
 
@@ -206,10 +275,11 @@ def load_session(path: Path, device: Device, options: Mapping[str, Any] | None =
     """
     kwargs = _split_options(options or {}, SESSION_OPTIONS, "onnxruntime")
     check_external_data(path)
+    _warn_two_flavours()
     import onnxruntime
 
-    explicit = kwargs.pop("providers", None)
-    providers = list(explicit) if explicit is not None else providers_for(device)
+    explicit = _explicit_providers(kwargs.pop("providers", None))
+    providers = explicit if explicit is not None else providers_for(device)
     session = onnxruntime.InferenceSession(str(path), providers=providers, **kwargs)
     if explicit is None and device.kind in ("gpu", "ascend"):
         wanted = CUDA if device.kind == "gpu" else CANN
