@@ -111,13 +111,9 @@ class RealHubs:
         self._repos[url] = bare
         return bare
 
-    def serve_onnx_pointers(self) -> None:
-        """Serve the real onnx/models tree (its 368 Git LFS pointer files) where GitHub serves
-        it today, on the raw and the media hosts, branch ``main``. Once a session, whole:
-        tests that serve one file of their own there must not hide the others. The
-        manifest is left to each test, which serves its own copy."""
-        if self._onnx_pointers:
-            return
+    def onnx_models_tree(self) -> Path:
+        """A work tree of the real onnx/models ``main``: its manifest and its 368 Git LFS
+        pointer files. Cloned once a session; tests only read it."""
         work = self.root.parent / "onnx-models-pointers"
         if not work.exists():
             _git(
@@ -128,6 +124,16 @@ class RealHubs:
                 str(self.data / "repos" / "onnx-models-pointers.bundle"),
                 str(work),
             )
+        return work
+
+    def serve_onnx_pointers(self) -> None:
+        """Serve the real onnx/models tree (its 368 Git LFS pointer files) where GitHub serves
+        it today, on the raw and the media hosts, branch ``main``. Once a session, whole:
+        tests that serve one file of their own there must not hide the others. The
+        manifest is left to each test, which serves its own copy."""
+        if self._onnx_pointers:
+            return
+        work = self.onnx_models_tree()
         for base in (
             "https://raw.githubusercontent.com/onnx/models/main",
             "https://media.githubusercontent.com/media/onnx/models/main",
@@ -161,6 +167,12 @@ class RealHubs:
 def realdata() -> Path:
     """``../shared/realdata`` (skips, saying why, where it is absent)."""
     return realdata_dir()
+
+
+@pytest.fixture(scope="session")
+def onnx_models(realhubs: RealHubs) -> Path:
+    """A work tree of the real onnx/models ``main`` (see :meth:`RealHubs.onnx_models_tree`)."""
+    return realhubs.onnx_models_tree()
 
 
 @pytest.fixture(scope="session")

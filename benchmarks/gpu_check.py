@@ -70,20 +70,13 @@ def check_onnx(root: Path, mib: int, runs: int, device: str) -> bool:
     import numpy as np
     import onnxruntime as ort
     import polyhub
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import numpy_helper
+    from onnx_warm_load import make_model  # the same one-MatMul model (benchmarks/ is on sys.path)
     from polyhub_onnx.demo import HubModel, write_hub
 
-    side = int((mib * 2**20 / 4) ** 0.5)
-    weight = np.random.default_rng(0).standard_normal((side, side), dtype=np.float32)
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])],
-        "big",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, side])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, side])],
-        initializer=[numpy_helper.from_array(weight, "w")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
+    model = make_model(mib)
+    weight = numpy_helper.to_array(model.graph.initializer[0])
+    side = weight.shape[0]
     hub = root / "onnx-hub"
     write_hub(hub, [HubModel("big", model)])
     path = polyhub.download("onnx:big", hub=str(hub))

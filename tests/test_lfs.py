@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import time
 from pathlib import Path
 
@@ -24,19 +23,6 @@ MNIST_8 = "validated/vision/classification/mnist/model/mnist-8.onnx"
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def onnx_models(realdata: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A work tree of the real onnx/models main: the manifest and its LFS pointers."""
-    work = tmp_path_factory.mktemp("onnx-models")
-    bundle = realdata / "repos" / "onnx-models-pointers.bundle"
-    subprocess.run(
-        ["git", "clone", "--quiet", "--branch", "main", str(bundle), str(work)],
-        check=True,
-        capture_output=True,
-    )
-    return work
 
 
 def test_every_real_pointer_parses_to_the_manifest_sha_and_size(onnx_models: Path) -> None:

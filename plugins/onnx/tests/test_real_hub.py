@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,19 +77,6 @@ def mnist_shaped(size: int, seed: int = 8) -> tuple[onnx.ModelProto, np.ndarray,
 def mnist_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     pooled = x.reshape(1, 1, 14, 2, 14, 2).mean(axis=(3, 5))
     return pooled.reshape(1, 196) @ weight + bias
-
-
-@pytest.fixture(scope="module")
-def onnx_models(realdata: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A work tree of the real onnx/models main: the manifest and its 368 LFS pointers."""
-    work = tmp_path_factory.mktemp("onnx-models")
-    bundle = realdata / "repos" / "onnx-models-pointers.bundle"
-    subprocess.run(
-        ["git", "clone", "--quiet", "--branch", "main", str(bundle), str(work)],
-        check=True,
-        capture_output=True,
-    )
-    return work
 
 
 @dataclass
