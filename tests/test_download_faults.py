@@ -462,9 +462,9 @@ def test_credentials_in_a_mirror_url_never_reach_errors_or_logs(
     mirror = raw.base.replace("http://", f"http://user:{TOKEN}@")
     monkeypatch.setenv("POLYHUB_MIRRORS", f"https://hub.example={mirror}")
     monkeypatch.setenv("POLYHUB_RETRIES", "1")
-    from polyhub.context import Context
+    from polyhub import make_context
 
-    ctx = Context.from_environment()
+    ctx = make_context()
     errors = []
     with pytest.raises(HashMismatchError) as err:
         ctx.fetch_url("https://hub.example/m.bin", sha256=sha(data))
@@ -804,8 +804,8 @@ def test_real_repository_over_https_with_a_private_ca(quiet, home, tls, monkeypa
     expected = _git(target, "rev-parse", "refs/heads/main")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca))
     monkeypatch.setenv("POLYHUB_MIRRORS", f"https://github.com={tls.base}/github.com")
-    from polyhub.context import Context
+    from polyhub import make_context
 
-    got = Context.from_environment().checkout("https://github.com/onnx/models.git", "main")
+    got = make_context().checkout("https://github.com/onnx/models.git", "main")
     assert got.commit == expected
     assert (got.path / "ONNX_HUB_MANIFEST.json").stat().st_size == 321_270

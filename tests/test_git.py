@@ -116,10 +116,9 @@ def test_offline_uses_the_last_resolution(home, tmp_path, monkeypatch):
 def test_mirror_applies_to_git(home, tmp_path, monkeypatch):
     make_repo(tmp_path / "mirror" / "owner" / "name", {"a.txt": "mirrored"})
     monkeypatch.setenv("POLYHUB_MIRRORS", f"https://github.com={(tmp_path / 'mirror').as_uri()}")
-    from polyhub.context import Context
     from polyhub.plugins import get_plugin_manager
 
-    ctx = Context(read_config(), get_plugin_manager(load_entry_points=False))
+    ctx = get_plugin_manager(load_entry_points=False).context(read_config())
     co = ctx.checkout("https://github.com/owner/name", "master")
     assert (co.path / "a.txt").read_text() == "mirrored"
     assert co.url == "https://github.com/owner/name"

@@ -91,9 +91,7 @@ def polyhub_register_runtimes(registry: Any) -> None:
 
 
 @hookimpl
-def polyhub_source_resolve(address: Any, context: Any) -> ModelCard | None:
-    if address.scheme != SCHEME:
-        return None
+def polyhub_source_resolve(address: Any, context: Any) -> ModelCard:
     for entry in _index(context):
         if entry["name"] == address.path:
             return _card(entry)
@@ -101,16 +99,12 @@ def polyhub_source_resolve(address: Any, context: Any) -> ModelCard | None:
 
 
 @hookimpl
-def polyhub_source_list(scheme: str, filters: Any, context: Any) -> list[ModelCard] | None:
-    if scheme != SCHEME:
-        return None
+def polyhub_source_list(scheme: str, filters: Any, context: Any) -> list[ModelCard]:
     return [_card(entry) for entry in _index(context)]
 
 
 @hookimpl
-def polyhub_source_help(card: ModelCard, context: Any) -> str | None:
-    if card.source != SCHEME:
-        return None
+def polyhub_source_help(card: ModelCard, context: Any) -> str:
     return f"{card.name}: {card.summary or 'a linear model'}"
 
 
@@ -120,14 +114,12 @@ def polyhub_format_detect(path: Any, head: bytes) -> str | None:
 
 
 @hookimpl
-def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
-    return [Device("cpu")] if runtime == "txtw" else None
+def polyhub_runtime_devices(runtime: str) -> list[Device]:
+    return [Device("cpu")]
 
 
 @hookimpl
-def polyhub_runtime_load(request: Any) -> LinearModel | None:
-    if request.runtime != "txtw":
-        return None
+def polyhub_runtime_load(request: Any) -> LinearModel:
     if request.device.kind != "cpu":
         raise UnsupportedError(f"the txtw runtime runs on cpu only, not {request.device}")
     data = request.path.read_bytes()

@@ -353,9 +353,8 @@ def build_plugins(plugin: object, companions: Sequence[object] = ()) -> Plugins:
 def make_context(plugins: Plugins, **overrides: Any) -> Context:
     """A :class:`~polyhub.Context` for calling hooks directly, as the API would."""
     from polyhub.config import read_config
-    from polyhub.context import Context
 
-    return Context(read_config(**overrides), plugins)
+    return plugins.context(read_config(**overrides))
 
 
 @contextlib.contextmanager
@@ -581,7 +580,6 @@ def load_request(
         card=card,
         asset=card.assets[0],
         options=dict(sample.options),
-        context=make_context(plugins),
     )
 
 

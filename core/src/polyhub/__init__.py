@@ -16,11 +16,20 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on fir
     from typing import Any
 
     from .address import Address, AddressError, parse_address
-    from .api import download, help, info, list_models, list_plugins, load, plan, validate
-    from .card import Asset, CodeRef, IOPort, ModelCard
+    from .api import (
+        download,
+        fetch,
+        help,
+        info,
+        list_models,
+        list_plugins,
+        load,
+        make_context,
+        plan,
+        validate,
+    )
     from .config import get_dir, set_dir
     from .context import Context
-    from .demo import DemoCase
     from .device import Device, DeviceError, parse_device
     from .errors import (
         DownloadError,
@@ -39,10 +48,11 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on fir
         UntrustedError,
     )
     from .git import Checkout, repo_id_from_url
-    from .loading import LoadRequest, Plan
-    from .plugins import PluginRecord, hookimpl
+    from .hookspecs import hookimpl
+    from .loading import Plan
+    from .plugins import PluginRecord
     from .registry import FormatInfo, RuntimeInfo, SourceInfo
-    from .validation import Problem
+    from .values import Asset, CodeRef, DemoCase, IOPort, LoadRequest, ModelCard, Problem
 
 # Each public name and the module that defines it. `import polyhub` loads none of
 # them: the plugin manager (pluggy), the HTTP stack (requests, urllib3), git and
@@ -53,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "AddressError": "address",
     "parse_address": "address",
     "download": "api",
+    "fetch": "api",
     "help": "api",
     "info": "api",
     "list_models": "api",
@@ -60,14 +71,14 @@ _EXPORTS: dict[str, str] = {
     "load": "api",
     "plan": "api",
     "validate": "api",
-    "Asset": "card",
-    "CodeRef": "card",
-    "IOPort": "card",
-    "ModelCard": "card",
+    "Asset": "values",
+    "CodeRef": "values",
+    "IOPort": "values",
+    "ModelCard": "values",
     "get_dir": "config",
     "set_dir": "config",
     "Context": "context",
-    "DemoCase": "demo",
+    "DemoCase": "values",
     "Device": "device",
     "DeviceError": "device",
     "parse_device": "device",
@@ -87,14 +98,15 @@ _EXPORTS: dict[str, str] = {
     "UntrustedError": "errors",
     "Checkout": "git",
     "repo_id_from_url": "git",
-    "LoadRequest": "loading",
+    "LoadRequest": "values",
     "Plan": "loading",
     "PluginRecord": "plugins",
-    "hookimpl": "plugins",
+    "hookimpl": "hookspecs",
+    "make_context": "api",
     "FormatInfo": "registry",
     "RuntimeInfo": "registry",
     "SourceInfo": "registry",
-    "Problem": "validation",
+    "Problem": "values",
 }
 
 __version__ = "0.1.0"
@@ -145,6 +157,7 @@ __all__ = [
     "UnsupportedError",
     "UntrustedError",
     "download",
+    "fetch",
     "get_dir",
     "help",
     "hookimpl",
@@ -152,6 +165,7 @@ __all__ = [
     "list_models",
     "list_plugins",
     "load",
+    "make_context",
     "parse_address",
     "parse_device",
     "plan",

@@ -1,4 +1,9 @@
-"""The public API: ``load``, ``download``, ``list_models``, ``info``, ``help``, ``plan``."""
+"""The public API: ``load``, ``download``, ``list_models``, ``info``, ``help``, ``plan``.
+
+Every call builds one :class:`~polyhub.Context` (:func:`make_context`) and
+reaches the plugins only through the typed calls of
+:class:`polyhub.plugins.Plugins`.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from .address import Address, parse_address
-from .card import ModelCard
 from .context import Context
 from .device import Device, parse_device
-from .errors import MetadataError, ModelNotFoundError, PolyhubError, UnsupportedError
-from .loading import LoadRequest, Plan, plan_load
+from .errors import MetadataError, PolyhubError, UnsupportedError
+from .loading import Plan, plan_load
 from .plugins import PluginRecord, Plugins, default_plugins
-from .validation import Problem
+from .values import Asset, LoadRequest, ModelCard, Problem
 
 __all__ = [
     "download",
+    "fetch",
     "help",
     "info",
     "list_models",
     "list_plugins",
     "load",
+    "make_context",
     "plan",
     "validate",
 ]
@@ -47,45 +53,35 @@ def _core_options(addr: Address, **explicit: Any) -> tuple[Address, dict[str, An
     return addr.without_options(*CORE_OPTIONS), values
 
 
-def _unknown_scheme(scheme: str, plugins: Plugins) -> ModelNotFoundError:
-    known = ", ".join(plugins.sources) or "none"
-    failed = [p for p in plugins.failed if p.name == scheme or scheme in p.module]
-    hint = f" (plugin {failed[0].name!r} failed to load: {failed[0].error})" if failed else ""
-    # The project's own plugins are named polyhub-<scheme>; a third-party scheme may be
-    # served by any distribution, so only `polyhub plugins` can say more.
-    install = (
-        # polyhub-onnx alone has no runtime: the extra spares a second round trip.
-        "install it with: pip install 'polyhub-onnx[cpu]' (or 'polyhub-onnx[gpu]' for CUDA)"
-        if scheme == "onnx"
-        else f"install it with: pip install polyhub-{scheme}"
-        if scheme in _FIRST_PARTY_SCHEMES
-        else f"is a plugin for it installed? (`polyhub plugins` lists them; the project's own "
-        f"are {', '.join(f'polyhub-{s}' for s in _FIRST_PARTY_SCHEMES)})"
-    )
-    return ModelNotFoundError(
-        f"no installed plugin serves the scheme {scheme!r}{hint}; installed schemes: {known}; "
-        + install
-    )
+def make_context(
+    *,
+    offline: bool | None = None,
+    trust_repo: bool | str | None = None,
+    force_reload: bool = False,
+    verify: bool = False,
+    plugins: Plugins | None = None,
+) -> Context:
+    """A :class:`~polyhub.Context` from the ``POLYHUB_*`` variables and the installed plugins.
 
+    What every API call builds first; for code outside a hook (compatibility
+    shims, scripts) that needs the core's services.
 
-_FIRST_PARTY_SCHEMES = ("onnx", "mindspore", "megengine", "oci")
+    :param plugins: the plugin manager (default: the process-wide one).
+    """
+    from .config import read_config
+
+    config = read_config(
+        offline=offline, trust_repo=trust_repo, force_reload=force_reload, verify=verify
+    )
+    return (plugins or default_plugins()).context(config)
 
 
 def _resolve(address: Address, context: Context) -> ModelCard:
-    if address.scheme not in context.plugins.sources:
-        raise _unknown_scheme(address.scheme, context.plugins)
-    card = context.plugins.hook.polyhub_source_resolve(address=address, context=context)
-    if card is None:
-        raise ModelNotFoundError(f"no plugin resolved {address}")
-    if not isinstance(card, ModelCard):
-        raise PolyhubError(
-            f"plugin for scheme {address.scheme!r} returned {type(card).__name__}, not a ModelCard"
-        )
-    return card
+    return default_plugins().resolve(address, context)
 
 
 def _model_options(address: Address, context: Context) -> dict[str, Any]:
-    consumed = set(CORE_OPTIONS) | set(context.plugins.sources[address.scheme].options)
+    consumed = set(CORE_OPTIONS) | set(context.source_info(address.scheme).options)
     return {k: v for k, v in address.options.items() if k not in consumed}
 
 
@@ -103,18 +99,16 @@ def info(
     addr, core = _core_options(
         parse_address(address, **options), offline=offline, force_reload=force_reload
     )
-    context = Context.from_environment(
-        offline=core.get("offline"), force_reload=bool(core.get("force_reload"))
-    )
+    context = make_context(offline=core.get("offline"), force_reload=bool(core.get("force_reload")))
     return _resolve(addr, context)
 
 
 def help(address: str | Address, *, offline: bool | None = None, **options: Any) -> str:
     """The model's help text (entrypoint docstring, card usage). Never runs repository code."""
     addr, core = _core_options(parse_address(address, **options), offline=offline)
-    context = Context.from_environment(offline=core.get("offline"))
+    context = make_context(offline=core.get("offline"))
     card = _resolve(addr, context)
-    text = context.plugins.hook.polyhub_source_help(card=card, context=context)
+    text = default_plugins().help_text(card, context)
     return text if text is not None else card.summary
 
 
@@ -147,20 +141,17 @@ def list_models(
     one that fails (unreachable hub, cold cache offline) is skipped with a
     :class:`~polyhub.PolyhubWarning`; the call fails only when all of them do.
     """
-    context = Context.from_environment(offline=offline, force_reload=force_reload)
-    if scheme is not None and scheme not in context.plugins.sources:
-        raise _unknown_scheme(scheme, context.plugins)
-    schemes = [scheme] if scheme else list(context.plugins.sources)
+    plugins = default_plugins()
+    context = make_context(offline=offline, force_reload=force_reload)
+    if scheme is not None and scheme not in plugins.sources:
+        raise plugins.unknown_scheme(scheme)
+    schemes = [scheme] if scheme else list(plugins.sources)
     cards: list[ModelCard] = []
     failures: list[PolyhubError] = []
     for name in schemes:
         try:
             with _gc_paused():
-                found = context.plugins.hook.polyhub_source_list(
-                    scheme=name, filters=dict(filters), context=context
-                )
-            if found is None:
-                raise UnsupportedError(f"the source {name!r} cannot list its models")
+                found = plugins.list_cards(name, filters, context)
         except PolyhubError as exc:
             if scheme is not None:
                 raise
@@ -185,27 +176,41 @@ def plan(
     addr, core = _core_options(
         parse_address(address, **options), device=device, runtime=runtime, offline=offline
     )
-    context = Context.from_environment(offline=core.get("offline"))
+    context = make_context(offline=core.get("offline"))
     card = _resolve(addr, context)
-    return plan_load(card, parse_device(core.get("device")), context, runtime=core.get("runtime"))
+    return plan_load(
+        card, parse_device(core.get("device")), default_plugins(), runtime=core.get("runtime")
+    )
 
 
-def _fetch(card: ModelCard, asset: Any, context: Context) -> Path:
-    path = context.plugins.hook.polyhub_source_fetch(card=card, asset=asset, context=context)
-    if path is None:
-        raise UnsupportedError(f"no plugin can fetch {asset.url}")
-    return Path(path)
+def _fetch(card: ModelCard, asset: Asset, context: Context) -> Path:
+    return default_plugins().fetch(card, asset, context)
+
+
+def fetch(
+    card: ModelCard,
+    asset: Asset,
+    *,
+    offline: bool | None = None,
+    force_reload: bool = False,
+    verify: bool = False,
+) -> Path:
+    """Bring one asset of a resolved card into the cache, verified, and return its path.
+
+    For callers that chose the asset themselves (a compatibility shim picking the
+    last checkpoint); goes through the card's source as :func:`download` does.
+
+    :raises polyhub.HashMismatchError: the bytes do not match the asset's sha256.
+    :raises polyhub.DownloadError: the download failed after retries.
+    :raises polyhub.OfflineError: offline, and the asset is not cached.
+    """
+    context = make_context(offline=offline, force_reload=force_reload, verify=verify)
+    return _fetch(card, asset, context)
 
 
 def detect_format(path: Path, plugins: Plugins | None = None) -> str | None:
     """Name the format of ``path`` by content, or ``None`` when no plugin knows it."""
-    plugins = plugins or default_plugins()
-    head = b""
-    if path.is_file():
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    result = plugins.hook.polyhub_format_detect(path=path, head=head)
-    return str(result) if result is not None else None
+    return (plugins or default_plugins()).detect_format(path)
 
 
 @dataclass(frozen=True)
@@ -282,7 +287,7 @@ def load_detailed(
         force_reload=force_reload,
         verify=verify,
     )
-    context = Context.from_environment(
+    context = make_context(
         offline=core.get("offline"),
         trust_repo=core.get("trust_repo"),
         force_reload=bool(core.get("force_reload")),
@@ -293,20 +298,22 @@ def load_detailed(
         from .lockfile import apply_lock, read
 
         card = apply_lock(card, read(lock), context, address=str(address))
-    chosen = plan_load(card, parse_device(core.get("device")), context, runtime=core.get("runtime"))
+    chosen = plan_load(
+        card, parse_device(core.get("device")), default_plugins(), runtime=core.get("runtime")
+    )
     log.debug("plan for %s: %s", addr, "; ".join(chosen.reasons))
     path: Path | None = None
     fmt = chosen.format
     if chosen.asset is not None:
         path = _fetch(card, chosen.asset, context)
-        detected = detect_format(path, context.plugins)
+        detected = context.detect_format(path)
         if detected is not None and detected != fmt:
             raise MetadataError(
                 f"the card says {fmt!r} but the file {path} is {detected!r}",
                 file=card.file or str(card.address),
                 field="format",
             )
-        if detected is None and fmt in context.plugins.formats:
+        if detected is None and fmt in context.formats:
             raise MetadataError(
                 f"the file {path} does not look like {fmt!r} (checked by content)",
                 file=card.file or str(card.address),
@@ -320,11 +327,8 @@ def load_detailed(
         card=card,
         asset=chosen.asset,
         options=_model_options(addr, context),
-        context=context,
     )
-    model = context.plugins.hook.polyhub_runtime_load(request=request)
-    if model is None:
-        raise UnsupportedError(f"runtime {chosen.runtime!r} did not load {card.address}")
+    model = default_plugins().runtime_load(request, context)
     return Loaded(model, card, chosen, path)
 
 
@@ -350,7 +354,7 @@ def download(
         force_reload=force_reload,
         verify=verify,
     )
-    context = Context.from_environment(
+    context = make_context(
         offline=core.get("offline"),
         force_reload=bool(core.get("force_reload")),
         verify=bool(core.get("verify")),
@@ -374,7 +378,7 @@ def download(
         # Chosen from what the runtimes declare, never by importing one to probe its
         # devices (onnxruntime's probe cost a warm download 0.5 s of CPU).
         device_ = parse_device(core.get("device"))
-        asset = plan_load(card, device_, context, probe=False).asset or models[0]
+        asset = plan_load(card, device_, default_plugins(), probe=False).asset or models[0]
     except UnsupportedError:
         asset = models[0]  # downloading needs no runtime
     return _fetch(card, asset, context)
@@ -388,8 +392,8 @@ def list_plugins() -> list[PluginRecord]:
 
 def validate(path: str | Path) -> list[Problem]:
     """Run the publishing checks of the hub that owns ``path`` (a card, manifest or repo)."""
-    context = Context.from_environment()
-    result = context.plugins.hook.polyhub_source_validate(path=Path(path), context=context)
+    context = make_context()
+    result = default_plugins().validate(Path(path), context)
     if result is None:
         raise UnsupportedError(f"no installed plugin knows how to validate {path}")
     return list(result)

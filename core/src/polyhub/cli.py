@@ -319,11 +319,11 @@ def _run(args: argparse.Namespace) -> int:
 def _fleet(args: argparse.Namespace) -> int:
     """``push``, ``lock``, ``sync``, ``bundle`` and ``unbundle`` (DESIGN.md section 10)."""
     from . import bundle, lockfile
-    from .context import Context
+    from .api import make_context
     from .publish import push
 
     cmd = args.command
-    context = Context.from_environment(offline=args.offline)
+    context = make_context(offline=args.offline)
     if cmd == "push":
         print(push(args.address, args.target, context=context))
     elif cmd == "lock":

@@ -3,62 +3,85 @@
 Plugins never build caches, downloaders or git checkouts of their own: they
 ask the context, so every source gets the same verified cache, mirrors,
 offline mode, retries and trust rules.
+
+A context is not the plugin manager: a hook reaches other plugins only through
+the services here (format detection, device probing, the blob tier), which the
+plugin manager hands in when it builds the context
+(:func:`polyhub.make_context`). So this module imports nothing above the
+values and the services, and the hook contract can name it.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from .errors import PolyhubWarning, UnsupportedError, UntrustedError
 
 if TYPE_CHECKING:
-    from .card import Asset, ModelCard
+    from .cache import BlobTier
     from .config import Config
     from .device import Device
     from .git import Checkout
-    from .plugins import Plugins
-    from .registry import SourceInfo
+    from .registry import FormatInfo, SourceInfo
+    from .values import Asset, ModelCard
 
 __all__ = ["Context"]
+
+
+def _no_devices(runtime: str) -> list[Device]:
+    raise UnsupportedError(f"no plugin answers for runtime {runtime!r}")
 
 
 class Context:
     """Core services for one call: ``config``, the ``cache``, downloads, git, trust.
 
-    Built by the public API for each call and passed to hooks as ``context``.
+    Built for each API call by :func:`polyhub.make_context` and passed to hooks
+    as ``context``.
+
+    :param config: the settings of this call.
+    :param sources: the registered sources by scheme (their trusted repositories).
+    :param formats: the registered formats by name.
+    :param detect: names a file's format by content (the format hooks), or ``None``.
+    :param devices: the devices a runtime can use here (the runtime's own hook).
+    :param tier: another store of blobs asked before a hub (the blob hooks).
     """
 
-    def __init__(self, config: Config, plugins: Plugins) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        sources: Mapping[str, SourceInfo] | None = None,
+        formats: Mapping[str, FormatInfo] | None = None,
+        detect: Callable[[Path], str | None] | None = None,
+        devices: Callable[[str], list[Device]] | None = None,
+        tier: BlobTier | None = None,
+    ) -> None:
         from .cache import Cache
 
         self.config = config
-        self.plugins = plugins
+        self._sources: Mapping[str, SourceInfo] = MappingProxyType(dict(sources or {}))
+        self.formats: Mapping[str, FormatInfo] = MappingProxyType(dict(formats or {}))
+        """The registered formats by name (suffixes, summaries), read-only."""
+        self._detect = detect
+        self._devices = devices or _no_devices
+        self._tier = tier
         self.cache = Cache(config)
-        self.cache.tier = _HookTier(self)
+        self.cache.tier = tier
 
-    @classmethod
-    def from_environment(
-        cls,
-        *,
-        offline: bool | None = None,
-        trust_repo: bool | str | None = None,
-        force_reload: bool = False,
-        verify: bool = False,
-    ) -> Context:
-        """A context from the ``POLYHUB_*`` variables and the process-wide plugins.
-
-        For code outside a hook (compatibility shims, scripts) that needs the
-        core's services.
-        """
-        from .config import read_config
-        from .plugins import default_plugins
-
-        config = read_config(
-            offline=offline, trust_repo=trust_repo, force_reload=force_reload, verify=verify
+    def with_(self, **changes: Any) -> Context:
+        """The same services with ``changes`` applied to the configuration (``offline=True``...)."""
+        return Context(
+            self.config.with_(**changes),
+            sources=self._sources,
+            formats=self.formats,
+            detect=self._detect,
+            devices=self._devices,
+            tier=self._tier,
         )
-        return cls(config, default_plugins())
 
     # -- configuration ------------------------------------------------------
 
@@ -80,7 +103,15 @@ class Context:
         warnings.warn(message, PolyhubWarning, stacklevel=stacklevel)
 
     def source_info(self, scheme: str) -> SourceInfo:
-        return self.plugins.sources[scheme]
+        """What the plugin serving ``scheme`` registered.
+
+        :raises KeyError: no installed plugin serves ``scheme``.
+        """
+        return self._sources[scheme]
+
+    def detect_format(self, path: Path) -> str | None:
+        """The format of ``path`` by content, as the format hooks name it (``None``: unknown)."""
+        return None if self._detect is None else self._detect(path)
 
     # -- files --------------------------------------------------------------
 
@@ -112,11 +143,9 @@ class Context:
         Only a format some installed plugin registers can be checked; other files
         pass (the cache still refuses LFS pointers and HTML pages).
         """
-        if declared is None or declared not in self.plugins.formats:
+        if declared is None or declared not in self.formats:
             return None
-        from .api import detect_format
-
-        found = detect_format(path, self.plugins)
+        found = self.detect_format(path)
         if found == declared:
             return None
         return f"a file the format hooks see as {found or 'no known format'}, not {declared!r}"
@@ -186,9 +215,9 @@ class Context:
         return checkout(self.rewrite_url(url), revision, self.config, original_url=url)
 
     def _trusted_defaults(self, scheme: str | None) -> tuple[str, ...]:
-        if scheme is None or scheme not in self.plugins.sources:
+        if scheme is None or scheme not in self._sources:
             return ()
-        return self.plugins.sources[scheme].trusted
+        return self._sources[scheme].trusted
 
     def is_trusted(self, repo_id: str, scheme: str | None = None) -> bool:
         """Whether ``repo_id`` may run code, without asking anybody."""
@@ -229,28 +258,8 @@ class Context:
     # -- runtimes -----------------------------------------------------------
 
     def runtime_devices(self, runtime: str) -> list[Device]:
-        """The devices ``runtime`` can use on this machine now."""
-        devices = self.plugins.hook.polyhub_runtime_devices(runtime=runtime)
-        if devices is None:
-            raise UnsupportedError(f"no plugin answers for runtime {runtime!r}")
-        return list(devices)
+        """The devices ``runtime`` can use on this machine now, best first.
 
-
-class _HookTier:
-    """The cache's blob tier: the ``polyhub_blob_fetch`` / ``polyhub_blob_stored`` hooks."""
-
-    def __init__(self, context: Context) -> None:
-        self.context = context
-
-    def get(self, url: str, sha256: str, size: int | None, dest: Path) -> bool:
-        hook = self.context.plugins.hook
-        return bool(
-            hook.polyhub_blob_fetch(
-                url=url, sha256=sha256, size=size, dest=dest, context=self.context
-            )
-        )
-
-    def stored(self, url: str, sha256: str, size: int, path: Path) -> None:
-        self.context.plugins.hook.polyhub_blob_stored(
-            url=url, sha256=sha256, size=size, path=path, context=self.context
-        )
+        :raises polyhub.UnsupportedError: no installed plugin provides ``runtime``.
+        """
+        return list(self._devices(runtime))

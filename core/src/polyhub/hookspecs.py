@@ -9,10 +9,19 @@ group. ``polyhub.load(address)`` runs them in this order::
       ──► polyhub_source_fetch (core default: verified download into the cache)
       ──► polyhub_format_detect ──► polyhub_runtime_load ──► native model
 
-Dispatch hooks are ``firstresult``: plugins return ``None`` for what they do
-not serve, and the first non-``None`` answer wins. Registration hooks are
-called once per plugin manager and receive a registry. The core's own
-defaults are ``trylast`` so any plugin can override them.
+Who is called: a source hook only on the plugin that registered the scheme
+(of the address, of ``card.source`` or the ``scheme`` argument), a runtime
+hook only on the plugin that registered the runtime, so an implementation
+never checks whose call it is. Format detection, validation, the blob tier
+and push are asked of every plugin, in turn, until one answers (``firstresult``:
+the first non-``None`` answer wins). Registration hooks are called once per
+plugin manager and receive a registry. The core's own defaults are ``trylast``
+so any plugin can override them.
+
+A card's code (:class:`~polyhub.CodeRef`) is never run by a plugin on its own:
+the core checks the repository out at a commit, checks trust, imports the
+entry in isolation and hands the runtime the imported object
+(:attr:`LoadRequest.code <polyhub.LoadRequest.code>`).
 
 Every spec takes only the arguments it names; by pluggy's rules an
 implementation may accept any subset of them.
@@ -29,15 +38,15 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .address import Address
-    from .card import Asset, ModelCard
     from .context import Context
-    from .demo import DemoCase
     from .device import Device
-    from .loading import LoadRequest
     from .registry import FormatRegistry, RuntimeRegistry, SourceRegistry
-    from .validation import Problem
+    from .values import Asset, DemoCase, LoadRequest, ModelCard, Problem
 
 hookspec = pluggy.HookspecMarker("polyhub")
+
+hookimpl = pluggy.HookimplMarker("polyhub")
+"""Marker for hook implementations: ``@polyhub.hookimpl``."""
 
 # ---------------------------------------------------------------------------
 # Registration: what each plugin provides
@@ -105,7 +114,8 @@ def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | No
     :param address: the parsed address; its options already include the caller's
         keyword arguments.
     :param context: the core services for this call (cache, downloads, git, trust).
-    :returns: the card, or ``None`` when ``address.scheme`` is not this plugin's.
+    :returns: the card. Called only on the plugin that registered ``address.scheme``;
+        ``None`` makes the core raise :class:`~polyhub.ModelNotFoundError`.
         Stops at the first non-``None`` result.
     :raises polyhub.ModelNotFoundError: the scheme is served but the model is not there.
     :raises polyhub.RevisionNotFoundError: the ``@revision`` does not exist.
@@ -129,7 +139,7 @@ def polyhub_source_list(
     :param filters: keyword filters from the caller (``model``, ``tags``, ``hub``,
         and any the source documents); unknown keys should raise ``TypeError``.
     :param context: core services.
-    :returns: the matching cards, or ``None`` when ``scheme`` is not this plugin's.
+    :returns: the matching cards. Called only on the plugin that registered ``scheme``.
         Stops at the first non-``None`` result.
     :raises polyhub.OfflineError: offline, and the index is not cached.
 
@@ -146,8 +156,8 @@ def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
 
     :param card: the card :func:`polyhub_source_resolve` returned.
     :param context: core services.
-    :returns: the text, or ``None`` when the card is not this plugin's.
-        Stops at the first non-``None`` result.
+    :returns: the text, or ``None`` to use ``card.summary``. Called only on the
+        plugin that registered ``card.source``. Stops at the first non-``None`` result.
 
     .. versionadded:: 0.1
     """
@@ -158,13 +168,14 @@ def polyhub_source_fetch(card: ModelCard, asset: Asset, context: Context) -> Pat
     """Bring ``asset`` into the local cache and return its verified path.
 
     Called by :func:`polyhub.load` and :func:`polyhub.download` once per asset
-    needed. The core's default (``trylast``) downloads through the verified,
-    content-addressed cache; override it only for transports the core lacks.
+    needed, on the plugin that registered ``card.source`` and then on the core's
+    default (``trylast``), which downloads through the verified,
+    content-addressed cache; implement it only for transports the core lacks.
 
     :param card: the model's card.
     :param asset: the asset of the card to bring in (its url, sha256 and size).
     :param context: core services; ``context.fetch(asset)`` is the verified download.
-    :returns: the local path, or ``None`` to let the next implementation try.
+    :returns: the local path, or ``None`` to let the core's default download it.
         Stops at the first non-``None`` result.
     :raises polyhub.HashMismatchError: the bytes do not match ``asset.sha256``.
     :raises polyhub.DownloadError: the download failed after retries.
@@ -305,8 +316,8 @@ def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
     cache the answer, it is asked on every load.
 
     :param runtime: a runtime name from ``polyhub_register_runtimes``.
-    :returns: the devices (``cpu`` included where supported), or ``None`` when
-        ``runtime`` is not this plugin's. Stops at the first non-``None`` result.
+    :returns: the devices (``cpu`` included where supported). Called only on the
+        plugin that registered ``runtime``. Stops at the first non-``None`` result.
 
     .. versionadded:: 0.1
     """
@@ -323,28 +334,30 @@ def polyhub_runtime_explain(runtime: str, device: Device) -> str | None:
 
     :param runtime: a runtime name from ``polyhub_register_runtimes``.
     :param device: the device asked for.
-    :returns: one or two sentences, or ``None`` when ``runtime`` is not this
-        plugin's or it has nothing to add. Stops at the first non-``None`` result.
+    :returns: one or two sentences, or ``None`` when it has nothing to add. Called
+        only on the plugin that registered ``runtime``. Stops at the first non-``None`` result.
 
     .. versionadded:: 0.1
     """
 
 
 @hookspec(firstresult=True)
-def polyhub_runtime_load(request: LoadRequest) -> object | None:
+def polyhub_runtime_load(request: LoadRequest, context: Context) -> object | None:
     """Load ``request.path`` (in ``request.format``) onto ``request.device``.
 
     Called by :func:`polyhub.load` once, after the fetch and the format check,
-    for the runtime the core chose (``request.runtime``). Framework imports
-    happen here, never at plugin import.
+    on the plugin that registered the runtime the core chose (``request.runtime``).
+    Framework imports happen here, never at plugin import.
 
     :param request: the file, its format, the device, the card, the options left
-        for the model (the source's own options removed) and the context.
+        for the model (the source's own options removed).
+    :param context: core services (weights named by model code go through
+        ``context.fetch_url``).
     :returns: the native model object (an ``nn.Cell``, an ``InferenceSession``,
-        a MegEngine ``Module``...), or ``None`` when ``request.runtime`` is not
-        this plugin's. Stops at the first non-``None`` result.
+        a MegEngine ``Module``...); ``None`` means the runtime cannot load it
+        (the core raises :class:`~polyhub.UnsupportedError`).
+        Stops at the first non-``None`` result.
     :raises polyhub.UnsupportedError: the device is missing (say which exist).
-    :raises polyhub.UntrustedError: the load needs code from an untrusted repository.
 
     .. versionadded:: 0.1
     """

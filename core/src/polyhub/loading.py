@@ -8,42 +8,17 @@ why it chose what it chose (``polyhub load`` prints them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .device import Device
 from .errors import PolyhubError, UnsupportedError
 
 if TYPE_CHECKING:
-    from .card import Asset, ModelCard
-    from .context import Context
+    from .plugins import Plugins
+    from .values import Asset, ModelCard
 
-__all__ = ["LoadRequest", "Plan", "plan_load"]
-
-
-@dataclass(frozen=True)
-class LoadRequest:
-    """What ``polyhub_runtime_load`` receives.
-
-    :ivar path: the verified local file (or checkout folder); ``None`` for a
-        code-only card, whose runtime checks out ``card.code`` itself.
-    :ivar format: the format name, declared by the card and confirmed by detection.
-    :ivar runtime: the runtime the core chose; implementations answer only for their own.
-    :ivar device: the concrete device (never ``auto``).
-    :ivar options: keyword arguments left for the model: the address options minus
-        the source's own options and the core's (``device``, ``runtime``...).
-    """
-
-    path: Path | None
-    format: str
-    runtime: str
-    device: Device
-    card: ModelCard
-    asset: Asset | None
-    options: Mapping[str, Any]
-    context: Context = field(repr=False, compare=False)
+__all__ = ["Plan", "plan_load"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +59,7 @@ def _without_probe(declared: tuple[str, ...], device: Device, probe: bool) -> De
 def plan_load(
     card: ModelCard,
     device: Device,
-    context: Context,
+    plugins: Plugins,
     *,
     runtime: str | None = None,
     probe: bool = True,
@@ -102,7 +77,7 @@ def plan_load(
     :raises UnsupportedError: nothing in the card can run there; the message names
         every format, the runtimes that load it and the devices they reach.
     """
-    runtimes = context.plugins.runtimes
+    runtimes = plugins.runtimes
     if runtime is not None and runtime not in runtimes:
         raise UnsupportedError(
             f"no runtime named {runtime!r}; installed runtimes: {', '.join(runtimes) or 'none'}"
@@ -151,7 +126,7 @@ def plan_load(
                 )
                 continue
             try:
-                present = context.runtime_devices(info.name)
+                present = plugins.runtime_devices(info.name)
             except PolyhubError as exc:
                 reasons.append(f"skipped {label} with {info.name}: {exc}")
                 continue
@@ -163,9 +138,7 @@ def plan_load(
             else:
                 kinds = {d.kind for d in present}
                 if device.kind not in kinds:
-                    why = context.plugins.hook.polyhub_runtime_explain(
-                        runtime=info.name, device=device
-                    )
+                    why = plugins.runtime_explain(info.name, device)
                     reasons.append(
                         f"skipped {label} with {info.name}: no {device.kind} here "
                         f"(it sees {', '.join(map(str, present)) or 'none'})"

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write
-from .card import ModelCard
 from .context import Context
 from .errors import HashMismatchError, MetadataError, PolyhubError
+from .values import ModelCard
 
 __all__ = [
     "LockFile",
@@ -195,15 +195,20 @@ def sync(lock: LockFile, context: Context) -> list[Path]:
     :raises LockMismatchError: the hub now serves something else.
     """
     from .address import parse_address
-    from .api import _fetch, _resolve
+    from .plugins import default_plugins
+
+    plugins = default_plugins()
 
     paths = []
     for model in lock.models:
         card = apply_lock(
-            _resolve(parse_address(model.address), context), lock, context, address=model.address
+            plugins.resolve(parse_address(model.address), context),
+            lock,
+            context,
+            address=model.address,
         )
         for asset in card.assets:
-            paths.append(_fetch(card, asset, context))
+            paths.append(plugins.fetch(card, asset, context))
         if card.code is not None:
             context.checkout(card.code.url, card.code.revision)
     return paths

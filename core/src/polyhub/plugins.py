@@ -3,6 +3,11 @@
 A plugin that fails to import, registers a misspelled hook or breaks its
 registration is recorded with the reason (``polyhub plugins`` shows it) and
 the other plugins keep working.
+
+The core calls hooks only through the typed helpers of :class:`Plugins`: a
+source hook goes to the plugin that registered the scheme, a runtime hook to
+the plugin that registered the runtime (pluggy's ``subset_hook_caller``), so
+no implementation has to check whose call it is.
 """
 
 from __future__ import annotations
@@ -13,22 +18,29 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
 from .config import env_flag
-from .errors import PluginError
+from .context import Context
+from .errors import ModelNotFoundError, PluginError, UnsupportedError
+from .hookspecs import hookimpl
 from .registry import FormatRegistry, RuntimeRegistry, SourceRegistry
+from .values import ModelCard
+
+if TYPE_CHECKING:
+    from .address import Address
+    from .config import Config
+    from .device import Device
+    from .values import Asset, LoadRequest, Problem
 
 __all__ = ["PluginRecord", "Plugins", "get_plugin_manager", "hookimpl"]
 
 log = logging.getLogger(__name__)
-
-hookimpl = pluggy.HookimplMarker("polyhub")
-"""Marker for hook implementations: ``@polyhub.hookimpl``."""
 
 # Core features built as plugins, registered before the entry points.
 BUILTIN_PLUGINS = ("polyhub.builtin",)
@@ -71,6 +83,7 @@ class Plugins:
         self.records: list[PluginRecord] = []
         self.failed: list[PluginRecord] = []
         self._dists: dict[str, tuple[str | None, str | None]] = {}
+        self._subsets: dict[tuple[str, str], Any] = {}
 
     @property
     def hook(self) -> Any:
@@ -95,6 +108,7 @@ class Plugins:
             self.failed.append(_failed(name, _target(plugin), f"unknown hook: {exc}"))
             return False
         self._dists[name] = dist
+        self._subsets.clear()
         return True
 
     def _call_registration(self, hook_name: str, registry: Any) -> set[str]:
@@ -141,6 +155,193 @@ class Plugins:
                     ),
                 )
             )
+
+    # -- calls: each hook of the contract, typed, on the plugins it concerns ----
+
+    def _owned(self, hook_name: str, owner: str) -> Any:
+        """The hook ``hook_name`` restricted to plugin ``owner`` and the builtins."""
+        key = (hook_name, owner)
+        caller = self._subsets.get(key)
+        if caller is None:
+            others = [
+                plugin
+                for name, plugin in self.pm.list_name_plugin()
+                if plugin is not None and name != owner and name not in BUILTIN_PLUGINS
+            ]
+            caller = self._subsets[key] = self.pm.subset_hook_caller(hook_name, others)
+        return caller
+
+    def _source_owner(self, scheme: str) -> str:
+        if scheme not in self.sources:
+            raise self.unknown_scheme(scheme)
+        return self.sources[scheme].plugin
+
+    def unknown_scheme(self, scheme: str) -> ModelNotFoundError:
+        """The error for a scheme no installed plugin serves: what is installed, what to install."""
+        known = ", ".join(self.sources) or "none"
+        failed = [p for p in self.failed if p.name == scheme or scheme in p.module]
+        hint = f" (plugin {failed[0].name!r} failed to load: {failed[0].error})" if failed else ""
+        # The project's own plugins are named polyhub-<scheme>; a third-party scheme may be
+        # served by any distribution, so only `polyhub plugins` can say more.
+        install = (
+            # polyhub-onnx alone has no runtime: the extra spares a second round trip.
+            "install it with: pip install 'polyhub-onnx[cpu]' (or 'polyhub-onnx[gpu]' for CUDA)"
+            if scheme == "onnx"
+            else f"install it with: pip install polyhub-{scheme}"
+            if scheme in _FIRST_PARTY_SCHEMES
+            else "is a plugin for it installed? (`polyhub plugins` lists them; the project's own "
+            f"are {', '.join(f'polyhub-{s}' for s in _FIRST_PARTY_SCHEMES)})"
+        )
+        return ModelNotFoundError(
+            f"no installed plugin serves the scheme {scheme!r}{hint}; installed schemes: {known}; "
+            + install
+        )
+
+    def context(self, config: Config) -> Context:
+        """A :class:`~polyhub.Context` for one call, with these plugins' services."""
+        tier = _HookTier(self)
+        context = Context(
+            config,
+            sources={name: self.sources[name] for name in self.sources},
+            formats={name: self.formats[name] for name in self.formats},
+            detect=self.detect_format,
+            devices=self.runtime_devices,
+            tier=tier,
+        )
+        tier.context = context
+        return context
+
+    def resolve(self, address: Address, context: Context) -> ModelCard:
+        """``polyhub_source_resolve`` on the plugin serving ``address.scheme``.
+
+        :raises polyhub.ModelNotFoundError: no plugin serves the scheme, or it found nothing.
+        :raises polyhub.PluginError: the plugin returned something else than a card.
+        """
+        owner = self._source_owner(address.scheme)
+        card = self._owned("polyhub_source_resolve", owner)(address=address, context=context)
+        if card is None:
+            raise ModelNotFoundError(f"the {owner!r} plugin resolved nothing for {address}")
+        if not isinstance(card, ModelCard):
+            raise PluginError(
+                f"plugin {owner!r} returned {type(card).__name__} for {address}, not a ModelCard"
+            )
+        return card
+
+    def list_cards(
+        self, scheme: str, filters: Mapping[str, Any], context: Context
+    ) -> list[ModelCard]:
+        """``polyhub_source_list`` on the plugin serving ``scheme``.
+
+        :raises polyhub.UnsupportedError: the plugin does not list its models.
+        """
+        owner = self._source_owner(scheme)
+        found = self._owned("polyhub_source_list", owner)(
+            scheme=scheme, filters=dict(filters), context=context
+        )
+        if found is None:
+            raise UnsupportedError(f"the source {scheme!r} cannot list its models")
+        return list(found)
+
+    def help_text(self, card: ModelCard, context: Context) -> str | None:
+        """``polyhub_source_help`` on the plugin serving ``card.source`` (``None``: it has none)."""
+        if card.source not in self.sources:
+            return None
+        owner = self.sources[card.source].plugin
+        text = self._owned("polyhub_source_help", owner)(card=card, context=context)
+        return None if text is None else str(text)
+
+    def fetch(self, card: ModelCard, asset: Asset, context: Context) -> Path:
+        """``polyhub_source_fetch`` on the plugin serving ``card.source``, then the core's default."""
+        if card.source in self.sources:
+            caller = self._owned("polyhub_source_fetch", self.sources[card.source].plugin)
+        else:  # a card of a scheme no longer installed (a lock file's): the core's download
+            caller = self._owned("polyhub_source_fetch", "")
+        path = caller(card=card, asset=asset, context=context)
+        if path is None:
+            raise UnsupportedError(f"no plugin can fetch {asset.url}")
+        return Path(path)
+
+    def validate(self, path: Path, context: Context) -> list[Problem] | None:
+        """``polyhub_source_validate`` of the first plugin that knows ``path``; ``None``: none does."""
+        result = self.hook.polyhub_source_validate(path=path, context=context)
+        return None if result is None else list(result)
+
+    def detect_format(self, path: Path) -> str | None:
+        """The format of ``path`` by content (the first plugin that names it), or ``None``."""
+        head = b""
+        if path.is_file():
+            with open(path, "rb") as f:
+                head = f.read(4096)
+        result = self.hook.polyhub_format_detect(path=path, head=head)
+        return str(result) if result is not None else None
+
+    def _runtime_owner(self, runtime: str) -> str:
+        if runtime not in self.runtimes:
+            raise UnsupportedError(
+                f"no runtime named {runtime!r}; installed runtimes: "
+                f"{', '.join(self.runtimes) or 'none'}"
+            )
+        return self.runtimes[runtime].plugin
+
+    def runtime_devices(self, runtime: str) -> list[Device]:
+        """``polyhub_runtime_devices`` on the plugin of ``runtime``.
+
+        :raises polyhub.UnsupportedError: no such runtime, or its plugin did not answer.
+        """
+        owner = self._runtime_owner(runtime)
+        devices = self._owned("polyhub_runtime_devices", owner)(runtime=runtime)
+        if devices is None:
+            raise UnsupportedError(f"the {owner!r} plugin lists no devices for {runtime!r}")
+        return list(devices)
+
+    def runtime_explain(self, runtime: str, device: Device) -> str | None:
+        """``polyhub_runtime_explain`` on the plugin of ``runtime``."""
+        owner = self._runtime_owner(runtime)
+        why = self._owned("polyhub_runtime_explain", owner)(runtime=runtime, device=device)
+        return None if why is None else str(why)
+
+    def runtime_load(self, request: LoadRequest, context: Context) -> object:
+        """``polyhub_runtime_load`` on the plugin of ``request.runtime``.
+
+        :raises polyhub.UnsupportedError: the runtime returned nothing.
+        """
+        owner = self._runtime_owner(request.runtime)
+        model = self._owned("polyhub_runtime_load", owner)(request=request, context=context)
+        if model is None:
+            raise UnsupportedError(
+                f"runtime {request.runtime!r} did not load {request.card.address}"
+            )
+        return model
+
+    def push(
+        self, card: ModelCard, files: Mapping[str, Path], target: str, context: Context
+    ) -> str | None:
+        """``polyhub_push`` of the first plugin that publishes to ``target``; ``None``: none does."""
+        result = self.hook.polyhub_push(card=card, files=files, target=target, context=context)
+        return None if result is None else str(result)
+
+
+_FIRST_PARTY_SCHEMES = ("onnx", "mindspore", "megengine", "oci")
+
+
+class _HookTier:
+    """The cache's blob tier: the ``polyhub_blob_fetch`` / ``polyhub_blob_stored`` hooks."""
+
+    def __init__(self, plugins: Plugins) -> None:
+        self.plugins = plugins
+        self.context: Context | None = None
+
+    def get(self, url: str, sha256: str, size: int | None, dest: Path) -> bool:
+        return bool(
+            self.plugins.hook.polyhub_blob_fetch(
+                url=url, sha256=sha256, size=size, dest=dest, context=self.context
+            )
+        )
+
+    def stored(self, url: str, sha256: str, size: int, path: Path) -> None:
+        self.plugins.hook.polyhub_blob_stored(
+            url=url, sha256=sha256, size=size, path=path, context=self.context
+        )
 
 
 def _target(plugin: object) -> str:

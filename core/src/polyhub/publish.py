@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from .address import Address, parse_address
-from .card import ModelCard
+from .config import read_config
 from .context import Context
 from .errors import UnsupportedError
+from .values import ModelCard
 
 __all__ = ["Pinned", "pin", "push"]
 
@@ -43,14 +44,15 @@ def pin(address: str | Address, context: Context, **options: Any) -> Pinned:
 
     :raises polyhub.PolyhubError: whatever resolving or fetching raises.
     """
-    from .api import _fetch, _resolve
     from .cache import file_sha256
+    from .plugins import default_plugins
 
-    card = _resolve(parse_address(address, **options), context)
+    plugins = default_plugins()
+    card = plugins.resolve(parse_address(address, **options), context)
     files: dict[str, Path] = {}
     assets = []
     for asset in card.assets:
-        path = _fetch(card, asset, context)
+        path = plugins.fetch(card, asset, context)
         if asset.sha256 is None or asset.size is None:
             asset = replace(
                 asset,
@@ -78,11 +80,11 @@ def push(address: str | Address, target: str, *, context: Context | None = None)
     :returns: the published reference, with its digest.
     :raises polyhub.UnsupportedError: no installed plugin publishes to ``target``.
     """
-    context = context or Context.from_environment()
+    from .plugins import default_plugins
+
+    context = context or default_plugins().context(read_config())
     pinned = pin(address, context)
-    result = context.plugins.hook.polyhub_push(
-        card=pinned.card, files=pinned.files, target=target, context=context
-    )
+    result = default_plugins().push(pinned.card, pinned.files, target, context)
     if result is None:
         raise UnsupportedError(
             f"no installed plugin publishes to {target!r} (oci://... needs polyhub-oci)"

@@ -239,7 +239,7 @@ def test_download_ckpt_is_hash_checked(served: dict[str, Any]):
 
 def test_download_repo_and_repo_of_dir(served: dict[str, Any]):
     """test_download_repo / _of_dir: a models sub-folder, and a card's repo-link, check out."""
-    context = polyhub.Context.from_environment()
+    context = polyhub.make_context()
     checkout = context.checkout("https://gitee.com/mindspore/models.git", "master")
     assert (checkout.path / "research/cv/googlenet/mindspore_hub_conf.py").is_file()
     # The googlenet 1.3 card links the models repo's r1.3, which the served subset lacks;

@@ -62,7 +62,7 @@ def test_readme_call_loads_the_legacy_alexnet_from_r16(
     assert polyhub.info(str(card.address)) == card
     # MindSpore's own models repository runs without a trust flag.
     assert card.code is not None and card.code.repo_id == "gitee.com/mindspore/models"
-    assert polyhub.Context.from_environment().is_trusted(card.code.repo_id, scheme="mindspore")
+    assert polyhub.make_context().is_trusted(card.code.repo_id, scheme="mindspore")
 
     # A second load is served from the cache: branch resolutions and files alike.
     requests = served["realhubs"].requests

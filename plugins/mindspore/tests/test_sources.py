@@ -41,9 +41,8 @@ def test_legacy_address_forms_name_the_same_card(legacy_hub: Path, realdata: Pat
     assert full.code.entry == "alexnet" and full.code.repo_id == "gitee.com/mindspore/models"
     assert "ascend" in full.metadata["backends"]
     # The official repository is trusted by default, as the headline call needs.
-    from polyhub import Context
 
-    assert Context.from_environment().is_trusted(full.code.repo_id, scheme="mindspore")
+    assert polyhub.make_context().is_trusted(full.code.repo_id, scheme="mindspore")
     # info downloads nothing.
     assert not (Path(polyhub.get_dir()) / "blobs").exists()
 

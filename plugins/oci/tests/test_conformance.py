@@ -33,7 +33,6 @@ def pushed(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Push ``onnx:add-relu`` once, from a home of its own; return the repository."""
     import os
 
-    from polyhub import Context
     from polyhub.config import read_config
     from polyhub.demo import serve_directory
     from polyhub.plugins import default_plugins
@@ -48,7 +47,7 @@ def pushed(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> str:
         os.environ["POLYHUB_ONNX_HUB"] = url
         try:
             config = read_config().with_(home=tmp_path_factory.mktemp("pusher-home"))
-            push("onnx:add-relu", f"oci://{repo}:v1", context=Context(config, default_plugins()))
+            push("onnx:add-relu", f"oci://{repo}:v1", context=default_plugins().context(config))
         finally:
             if old is None:
                 os.environ.pop("POLYHUB_ONNX_HUB", None)

@@ -119,12 +119,9 @@ def test_lock_pins_the_code_commit(mindspore_hub: tuple[Path, Path], tmp_path: P
         polyhub.load(ms, device="cpu", trust_repo=True, force_reload=True)
     card = polyhub.info(ms)
     assert card.code is not None
-    from polyhub import Context
     from polyhub.lockfile import apply_lock, read
 
-    assert (
-        apply_lock(card, read(lock), Context.from_environment(), address=ms).code.revision == locked
-    )  # type: ignore[union-attr]
+    assert apply_lock(card, read(lock), polyhub.make_context(), address=ms).code.revision == locked  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -155,11 +152,10 @@ def test_unbundle_refuses_unlisted_members_and_merges_nothing(
 
     home = tmp_path / "airgap"
     polyhub.set_dir(home)
-    from polyhub import Context
     from polyhub.bundle import extract
 
     with pytest.raises(UnsafeArchiveError):
-        extract(bundle, Context.from_environment())
+        extract(bundle, polyhub.make_context())
     merged = [p for p in home.rglob("*") if p.is_file() and p.name != "CACHEDIR.TAG"]
     assert merged == []
 
@@ -171,7 +167,7 @@ def test_code_changed_in_a_bundle_or_the_cache_never_runs(
     import io
     import tarfile
 
-    from polyhub import Context, HashMismatchError
+    from polyhub import HashMismatchError
     from polyhub.bundle import extract
 
     hub, _ = mindspore_hub
@@ -194,11 +190,11 @@ def test_code_changed_in_a_bundle_or_the_cache_never_runs(
     home = tmp_path / "airgap"
     polyhub.set_dir(home)
     with pytest.raises(HashMismatchError, match="code checkout"):
-        extract(tampered, Context.from_environment())
+        extract(tampered, polyhub.make_context())
     assert [p for p in home.rglob("*") if p.is_file() and p.name != "CACHEDIR.TAG"] == []
 
     # The untouched bundle unbundles; then the cached checkout is edited: a locked load refuses it.
-    extract(bundle, Context.from_environment())
+    extract(bundle, polyhub.make_context())
     (conf,) = (home / "git" / "checkouts").rglob("mindspore_hub_conf.py")
     conf.chmod(0o644)
     conf.write_text(conf.read_text() + "\nraise SystemExit('owned')\n")

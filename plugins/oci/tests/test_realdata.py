@@ -66,9 +66,8 @@ def test_real_megengine_repository_round_trip(
     assert got.code is not None
     assert got.code.revision == commit and got.code.entry == "resnet18"
     assert got.metadata["oci"]["source"] == str(card.address)
-    from polyhub import Context
 
-    checkout = Context.from_environment().checkout(got.code.url, got.code.revision)
+    checkout = polyhub.make_context().checkout(got.code.url, got.code.revision)
     files = {
         str(p.relative_to(checkout.path)): p
         for p in Path(checkout.path).rglob("*")

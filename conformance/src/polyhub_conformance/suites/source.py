@@ -153,30 +153,6 @@ class SourceSuite:
             polyhub.ModelNotFoundError, "S11", polyhub.api.download, unknown_address
         )
 
-    def test_foreign_scheme_is_not_answered(self, source_env: SuiteEnv) -> None:
-        """S12: resolve, list and help return None for a scheme that is not the plugin's."""
-        import polyhub
-        import polyhub.api
-
-        context = source_env.context()
-        hook = source_env.plugins.hook
-        foreign = polyhub.parse_address("conformance-foreign:some/model")
-        card = polyhub.ModelCard(address=foreign, name="model", source="conformance-foreign")
-        resolved = assert_calls_cleanly(
-            "S12", hook.polyhub_source_resolve, address=foreign, context=context
-        )
-        assert resolved is None, "S12: polyhub_source_resolve answered for a foreign scheme"
-        listed = assert_calls_cleanly(
-            "S12",
-            hook.polyhub_source_list,
-            scheme="conformance-foreign",
-            filters={},
-            context=context,
-        )
-        assert listed is None, "S12: polyhub_source_list answered for a foreign scheme"
-        helped = assert_calls_cleanly("S12", hook.polyhub_source_help, card=card, context=context)
-        assert helped is None, "S12: polyhub_source_help answered for a foreign card"
-
     def test_validate_ignores_foreign_files(self, source_env: SuiteEnv, tmp_path: Path) -> None:
         """S22: polyhub_source_validate returns None for a file that no hub publishes, else Problems."""
         import polyhub
@@ -185,9 +161,9 @@ class SourceSuite:
         foreign.write_bytes(b"polyhub conformance: not a card, manifest or repository\n")
         result = assert_calls_cleanly(
             "S22",
-            source_env.plugins.hook.polyhub_source_validate,
-            path=foreign,
-            context=source_env.context(),
+            source_env.plugins.validate,
+            foreign,
+            source_env.context(),
         )
         assert result is None or (
             isinstance(result, list) and all(isinstance(p, polyhub.Problem) for p in result)
@@ -244,7 +220,7 @@ class SourceSuite:
         if not source_capabilities.has_help:
             pytest.skip("S21: the source has no help (has_help=False)")
         card = assert_calls_cleanly("S21", polyhub.info, sample_address)
-        text = source_env.plugins.hook.polyhub_source_help(card=card, context=source_env.context())
+        text = source_env.plugins.help_text(card, source_env.context())
         assert isinstance(text, str) and text.strip(), f"S21: help returned {text!r}"
 
     def test_tampered_asset_raises_hash_mismatch(

@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..plugins import hookimpl
+from ..hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from ..card import Asset, ModelCard
     from ..context import Context
+    from ..values import Asset, ModelCard
 
 
 @hookimpl(trylast=True)

@@ -119,9 +119,7 @@ def polyhub_register_runtimes(registry: Any) -> None:
 
 
 @hookimpl
-def polyhub_source_resolve(address: Any, context: Any) -> ModelCard | None:
-    if address.scheme != SCHEME:
-        return None
+def polyhub_source_resolve(address: Any, context: Any) -> ModelCard:
     hub = _hub(address)
     for entry in _entries(hub):
         if entry["name"] == address.path:
@@ -130,17 +128,13 @@ def polyhub_source_resolve(address: Any, context: Any) -> ModelCard | None:
 
 
 @hookimpl
-def polyhub_source_list(scheme: str, filters: Any, context: Any) -> list[ModelCard] | None:
-    if scheme != SCHEME:
-        return None
+def polyhub_source_list(scheme: str, filters: Any, context: Any) -> list[ModelCard]:
     hub = _hub(parse_address(f"{SCHEME}:*", **dict(filters)))
     return [_card(hub, entry) for entry in _entries(hub)]
 
 
 @hookimpl
-def polyhub_source_help(card: ModelCard, context: Any) -> str | None:
-    if card.source != SCHEME:
-        return None
+def polyhub_source_help(card: ModelCard, context: Any) -> str:
     return f"{card.name}: {card.summary or 'no summary'} ({card.assets[0].name})"
 
 
@@ -158,14 +152,12 @@ def polyhub_format_detect(path: Path, head: bytes) -> str | None:
 
 
 @hookimpl
-def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
-    return [Device("cpu")] if runtime == "numpy" else None
+def polyhub_runtime_devices(runtime: str) -> list[Device]:
+    return [Device("cpu")]
 
 
 @hookimpl
-def polyhub_runtime_load(request: Any) -> LinearModel | None:
-    if request.runtime != "numpy":
-        return None
+def polyhub_runtime_load(request: Any) -> LinearModel:
     if request.device.kind != "cpu":
         raise UnsupportedError(f"the numpy runtime runs on cpu only, not {request.device}")
     import numpy as np

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from polyhub.demo import DemoCase
+from polyhub import DemoCase
 
 __all__ = ["TINY_NET_SOURCE", "build_demo", "git_commit_all"]
 

@@ -15,11 +15,8 @@ from polyhub import FormatInfo, RuntimeInfo, SourceInfo, hookimpl
 from . import detect as _detect
 
 if TYPE_CHECKING:
-    from polyhub import Address, Context, Device, ModelCard
-    from polyhub.demo import DemoCase
-    from polyhub.loading import LoadRequest
+    from polyhub import Address, Context, DemoCase, Device, LoadRequest, ModelCard, Problem
     from polyhub.registry import FormatRegistry, RuntimeRegistry, SourceRegistry
-    from polyhub.validation import Problem
 
 SCHEME = "megengine"
 RUNTIME = "megengine"
@@ -83,8 +80,6 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
 
 @hookimpl
 def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | None:
-    if address.scheme != SCHEME:
-        return None
     from .repo import resolve
 
     return resolve(address, context)
@@ -94,8 +89,6 @@ def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | No
 def polyhub_source_list(
     scheme: str, filters: Mapping[str, Any], context: Context
 ) -> list[ModelCard] | None:
-    if scheme != SCHEME:
-        return None
     from .repo import list_cards
 
     return list_cards(filters, context)
@@ -103,8 +96,6 @@ def polyhub_source_list(
 
 @hookimpl
 def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
-    if card.source != SCHEME:
-        return None
     from .repo import help_text
 
     return help_text(card)
@@ -124,17 +115,13 @@ def polyhub_format_detect(path: Path, head: bytes) -> str | None:
 
 @hookimpl
 def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
-    if runtime != RUNTIME:
-        return None
     from .runtime import available_devices
 
     return available_devices()
 
 
 @hookimpl
-def polyhub_runtime_load(request: LoadRequest) -> object | None:
-    if request.runtime != RUNTIME:
-        return None
+def polyhub_runtime_load(request: LoadRequest, context: Context) -> object | None:
     from .runtime import coerce_options, load_entry, load_pickle, load_traced
 
     asked = request.card.address.option("trust_pickles", request.options.get("trust_pickles"))
@@ -148,7 +135,7 @@ def polyhub_runtime_load(request: LoadRequest) -> object | None:
                 "a megengine-hubconf card needs code", file=str(request.card.address), field="code"
             )
         model: object = load_entry(
-            request.context,
+            context,
             code,
             request.device,
             kwargs=coerce_options(request.options),

@@ -13,8 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from polyhub import MetadataError, ModelNotFoundError
-from polyhub.validation import Problem
+from polyhub import MetadataError, ModelNotFoundError, Problem
 
 from .hubconf import HUBCONF, Hubconf
 from .weights import split_sha256

@@ -116,9 +116,9 @@ class WeightLoader:
 def _default_loader() -> WeightLoader:
     # Repository code called outside polyhub.load (e.g. after compat import_module)
     # still downloads through the verified cache, with the environment's settings.
-    from polyhub import Context
+    from polyhub import make_context
 
-    return WeightLoader(Context.from_environment())
+    return WeightLoader(make_context())
 
 
 def current_loader() -> WeightLoader:

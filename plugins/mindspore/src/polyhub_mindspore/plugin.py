@@ -95,8 +95,6 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
 
 @hookimpl
 def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | None:
-    if address.scheme != SCHEME:
-        return None
     from .resolve import resolve
 
     return resolve(address, context)
@@ -106,8 +104,6 @@ def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | No
 def polyhub_source_list(
     scheme: str, filters: Mapping[str, Any], context: Context
 ) -> list[ModelCard] | None:
-    if scheme != SCHEME:
-        return None
     from .listing import list_cards
 
     return list_cards(filters, context)
@@ -115,8 +111,6 @@ def polyhub_source_list(
 
 @hookimpl
 def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
-    if card.source != SCHEME:
-        return None
     from .listing import help_text
 
     return help_text(card, context)
@@ -124,8 +118,6 @@ def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
 
 @hookimpl
 def polyhub_source_fetch(card: ModelCard, asset: Asset, context: Context) -> Path | None:
-    if card.source != SCHEME:
-        return None
     from .listing import declared_prefix
 
     prefix = declared_prefix(card, asset)
@@ -168,10 +160,10 @@ def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
 
 
 @hookimpl
-def polyhub_runtime_load(request: LoadRequest) -> object | None:
+def polyhub_runtime_load(request: LoadRequest, context: Context) -> object | None:
     from .runtime import load
 
-    model: object | None = load(request)
+    model: object = load(request, context)
     return model
 
 

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from polyhub import Device, LoadRequest, MetadataError, UnsupportedError
+from polyhub import Context, Device, LoadRequest, MetadataError, UnsupportedError
 
 from .names import AIR_RUNTIME, CODE_KIND, LITE_RUNTIME, MS_RUNTIME
 
@@ -59,8 +59,8 @@ def _framework_devices() -> list[Device]:
     return list(_devices_cache)
 
 
-def devices(runtime: str) -> list[Device] | None:
-    """``polyhub_runtime_devices`` for the three runtimes; ``None`` for others."""
+def devices(runtime: str) -> list[Device]:
+    """``polyhub_runtime_devices`` for the three runtimes."""
     if runtime == MS_RUNTIME:
         return _framework_devices()
     if runtime == AIR_RUNTIME:
@@ -71,7 +71,7 @@ def devices(runtime: str) -> list[Device] | None:
                 "MSLite models need MindSpore Lite, which is not installed: pip install mindspore-lite"
             )
         return [Device("cpu")]
-    return None
+    raise UnsupportedError(f"MindSpore provides no runtime named {runtime!r}")
 
 
 def set_device(device: Device) -> None:
@@ -149,9 +149,9 @@ def suffixed(path: Path, suffix: str, home: Path) -> Path:
     return link
 
 
-def _file(request: LoadRequest, suffix: str) -> str:
+def _file(request: LoadRequest, context: Context, suffix: str) -> str:
     assert request.path is not None
-    return str(suffixed(Path(request.path), suffix, Path(request.context.config.home)))
+    return str(suffixed(Path(request.path), suffix, Path(context.config.home)))
 
 
 def _broken(request: LoadRequest, what: str, exc: Exception) -> MetadataError:
@@ -172,39 +172,39 @@ def _split_options(options: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return tuple(args), kwargs
 
 
-def _load_ckpt(request: LoadRequest) -> Any:
+def _load_ckpt(request: LoadRequest, context: Context) -> Any:
     import mindspore
 
     from .code import create_network
 
     args, kwargs = _split_options(request.options)
-    net = create_network(request.card, request.context, args, kwargs)
+    net = create_network(request.card, context, args, kwargs)
     try:
-        params = mindspore.load_checkpoint(_file(request, ".ckpt"))
+        params = mindspore.load_checkpoint(_file(request, context, ".ckpt"))
     except (RuntimeError, ValueError, TypeError) as exc:
         raise _broken(request, "CKPT", exc) from None
     not_loaded = mindspore.load_param_into_net(net, params)
     missing = not_loaded[0] if isinstance(not_loaded, tuple) else not_loaded
     if missing:
-        request.context.warn(
+        context.warn(
             f"{len(missing)} parameter(s) of the network are not in {request.asset.name if request.asset else 'the checkpoint'}: "
             + ", ".join(map(str, missing[:5]))
         )
     return net
 
 
-def _load_mindir(request: LoadRequest) -> Any:
+def _load_mindir(request: LoadRequest, context: Context) -> Any:
     import mindspore
     from mindspore import nn
 
     if request.options:
-        request.context.warn(
+        context.warn(
             "a MindIR file holds its network: the options "
             + ", ".join(sorted(request.options))
             + " are not used"
         )
     try:
-        graph = mindspore.load(_file(request, ".mindir"))
+        graph = mindspore.load(_file(request, context, ".mindir"))
     except (RuntimeError, ValueError, TypeError) as exc:
         raise _broken(request, "MindIR", exc) from None
     return nn.GraphCell(graph)
@@ -217,17 +217,15 @@ def _load_mslite(request: LoadRequest) -> Any:
         raise UnsupportedError(
             "MSLite models need MindSpore Lite, which is not installed: pip install mindspore-lite"
         ) from None
-    context = mslite.Context()
-    context.target = [request.device.kind]
+    lite = mslite.Context()
+    lite.target = [request.device.kind]
     model = mslite.Model()
-    model.build_from_file(str(request.path), mslite.ModelType.MINDIR_LITE, context)
+    model.build_from_file(str(request.path), mslite.ModelType.MINDIR_LITE, lite)
     return model
 
 
-def load(request: LoadRequest) -> Any:
-    """``polyhub_runtime_load`` for the three runtimes; ``None`` for others."""
-    if request.runtime not in (MS_RUNTIME, AIR_RUNTIME, LITE_RUNTIME):
-        return None
+def load(request: LoadRequest, context: Context) -> Any:
+    """``polyhub_runtime_load`` for the three runtimes."""
     if request.format == CODE_KIND and request.card.metadata.get("pretrained", True):
         # Upstream raises too: a network with random weights is not the model asked for.
         # Checked first: no code is fetched or run for a load that cannot succeed.
@@ -250,12 +248,12 @@ def load(request: LoadRequest) -> Any:
         )
     set_device(request.device)
     if request.format == "ckpt":
-        return _load_ckpt(request)
+        return _load_ckpt(request, context)
     if request.format == "mindir":
-        return _load_mindir(request)
+        return _load_mindir(request, context)
     if request.format == CODE_KIND:
         from .code import create_network
 
         args, kwargs = _split_options(request.options)
-        return create_network(request.card, request.context, args, kwargs)
+        return create_network(request.card, context, args, kwargs)
     raise UnsupportedError(f"the mindspore runtime does not load {request.format!r} files")

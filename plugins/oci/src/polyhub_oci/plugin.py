@@ -33,8 +33,6 @@ def polyhub_register_sources(registry: SourceRegistry) -> None:
 
 @hookimpl
 def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | None:
-    if address.scheme != SCHEME:
-        return None
     from . import store
 
     return store.resolve(address, context)
@@ -44,8 +42,6 @@ def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | No
 def polyhub_source_list(
     scheme: str, filters: Mapping[str, Any], context: Context
 ) -> list[ModelCard] | None:
-    if scheme != SCHEME:
-        return None
     from . import store
 
     return store.list_cards(filters, context)
@@ -53,8 +49,6 @@ def polyhub_source_list(
 
 @hookimpl
 def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
-    if card.source != SCHEME:
-        return None
     oci = card.metadata.get("oci", {})
     lines = [
         card.summary or card.name,

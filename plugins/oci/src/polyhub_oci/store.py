@@ -267,11 +267,7 @@ def resolve(address: Address, context: Context) -> ModelCard:
 
 def _suffixes(context: Context) -> dict[str, str]:
     """File suffix -> format name, from the installed plugins (for foreign artifacts)."""
-    return {
-        suffix: name
-        for name in context.plugins.formats
-        for suffix in context.plugins.formats[name].suffixes
-    }
+    return {suffix: name for name in context.formats for suffix in context.formats[name].suffixes}
 
 
 def _seed_code(card: ModelCard, ref: Reference, context: Context) -> ModelCard:

@@ -70,8 +70,6 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
 
 @hookimpl
 def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | None:
-    if address.scheme != SCHEME:
-        return None
     from . import source
 
     return source.resolve(address, context)
@@ -81,8 +79,6 @@ def polyhub_source_resolve(address: Address, context: Context) -> ModelCard | No
 def polyhub_source_list(
     scheme: str, filters: Mapping[str, Any], context: Context
 ) -> list[ModelCard] | None:
-    if scheme != SCHEME:
-        return None
     from . import source
 
     return source.list_cards(filters, context)
@@ -90,8 +86,6 @@ def polyhub_source_list(
 
 @hookimpl
 def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
-    if card.source != SCHEME:
-        return None
     from . import source
 
     return source.help_text(card)
@@ -99,8 +93,6 @@ def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
 
 @hookimpl
 def polyhub_source_fetch(card: ModelCard, asset: Asset, context: Context) -> Path | None:
-    if card.source != SCHEME:
-        return None
     from .fetch import fetch_model
 
     return fetch_model(card, asset, context)
@@ -123,13 +115,12 @@ def polyhub_format_detect(path: Path, head: bytes) -> str | None:
 
 @hookimpl
 def polyhub_runtime_explain(runtime: str, device: Device) -> str | None:
-    if runtime != RUNTIME:
-        return None
     from polyhub import UnsupportedError
 
     from . import runtime as ort_runtime
 
     try:
+        # Only onnxruntime has providers to explain; the ModelProto runtime is the CPU's.
         ort_runtime.providers_for(device)
     except UnsupportedError as exc:
         return str(exc)
@@ -142,17 +133,13 @@ def polyhub_runtime_devices(runtime: str) -> list[Device] | None:
         from polyhub import Device
 
         return [Device("cpu")]
-    if runtime != RUNTIME:
-        return None
     from . import runtime as ort_runtime
 
     return ort_runtime.devices()
 
 
 @hookimpl
-def polyhub_runtime_load(request: LoadRequest) -> object | None:
-    if request.runtime not in (RUNTIME, PROTO_RUNTIME):
-        return None
+def polyhub_runtime_load(request: LoadRequest, context: Context) -> object | None:
     from polyhub import UnsupportedError
 
     from . import runtime as ort_runtime

@@ -44,6 +44,7 @@ from polyhub import (
     ModelNotFoundError,
     OfflineError,
     RevisionNotFoundError,
+    make_context,
 )
 
 from ..address import DEFAULT_BRANCH, RepoSpec, parse_repo
@@ -108,9 +109,7 @@ def _spec(repo_info: str, git_host: str, commit: str | None, protocol: str) -> R
 
 
 def _context(*, offline: bool | None, use_cache: bool, trust_repo: bool | str | None) -> Context:
-    return Context.from_environment(
-        offline=offline, trust_repo=trust_repo, force_reload=not use_cache
-    )
+    return make_context(offline=offline, trust_repo=trust_repo, force_reload=not use_cache)
 
 
 def _weights_context(context: Context) -> Context:
@@ -118,7 +117,7 @@ def _weights_context(context: Context) -> Context:
     code again, never the weights, which stay in its ``serialized`` folder."""
     if not context.force_reload:
         return context
-    return Context(context.config.with_(force_reload=False), context.plugins)
+    return context.with_(force_reload=False)
 
 
 @contextmanager

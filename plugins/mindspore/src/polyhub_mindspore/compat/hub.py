@@ -178,12 +178,8 @@ def _ckpt_path(name: str, source: str, force_reload: bool) -> Path:
     ckpts = [a for a in card.assets if a.format == "ckpt"]
     if not ckpts:
         raise polyhub.UnsupportedError(f"{card.address} has no ckpt asset to load weights from")
-    from polyhub import Context
-
-    context = Context.from_environment(force_reload=force_reload)
     # The last ckpt, as upstream's asset-id picks it.
-    path = context.plugins.hook.polyhub_source_fetch(card=card, asset=ckpts[-1], context=context)
-    return Path(path)
+    return polyhub.fetch(card, ckpts[-1], force_reload=force_reload)
 
 
 def load_weights(name_or_network: Any, *args: Any, **kwargs: Any) -> Any:
@@ -262,13 +258,11 @@ def hub_list(version: str | None = None, force_reload: bool = False) -> list[str
         raise HubValueError(
             f"`version` must be one of {', '.join(_LIST_VERSIONS)}, not {version!r}"
         )
-    from polyhub import Context
-
     from ..hub import open_hub, parse_hub
 
     depth = 3 if version in _LEGACY_LAYOUT else 2
     with _home():
-        context = Context.from_environment(force_reload=force_reload)
+        context = polyhub.make_context(force_reload=force_reload)
         hub = open_hub(parse_hub(None, version), context)
         names = set()
         for relpath, _ in hub.card_paths():

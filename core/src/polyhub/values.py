@@ -1,20 +1,28 @@
-"""``ModelCard``: one typed record for a model of any hub.
+"""The values handed to hooks: cards and their parts, load requests, demo cases, problems.
 
-A source plugin builds a card from its hub's metadata (a manifest entry, a
-markdown card, a ``hubconf.py`` entrypoint). Cards are frozen values, built
-without downloading any model bytes.
+Every value a hook receives or returns is a frozen dataclass defined here (or
+the parsed :class:`~polyhub.Address` and :class:`~polyhub.Device`, whose
+grammars live in ``address.py`` and ``device.py``). This module sits below the
+hook contract: it imports nothing of the core but those two and the errors, so
+the contract, the services and the plugin manager can all import it.
+
+A source plugin builds a :class:`ModelCard` from its hub's metadata (a manifest
+entry, a markdown card, a ``hubconf.py`` entrypoint), without downloading any
+model bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from .address import Address
+from .device import Device
 
-__all__ = ["Asset", "CodeRef", "IOPort", "ModelCard"]
+__all__ = ["Asset", "CodeRef", "DemoCase", "IOPort", "LoadRequest", "ModelCard", "Problem"]
 
 
 def _frozen_mapping(obj: object, name: str) -> None:
@@ -151,3 +159,61 @@ class ModelCard:
             "inputs": [{"name": p.name, "shape": p.shape, "type": p.type} for p in self.inputs],
             "outputs": [{"name": p.name, "shape": p.shape, "type": p.type} for p in self.outputs],
         }
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """What ``polyhub_runtime_load`` receives.
+
+    :ivar path: the verified local file (or checkout folder); ``None`` for a
+        code-only card.
+    :ivar format: the format name, declared by the card and confirmed by detection.
+    :ivar runtime: the runtime the core chose (the hook is called on its plugin only).
+    :ivar device: the concrete device (never ``auto``).
+    :ivar card: the model's card.
+    :ivar asset: the asset ``path`` holds; ``None`` for a code-only card.
+    :ivar options: keyword arguments left for the model: the address options minus
+        the source's own options and the core's (``device``, ``runtime``...).
+    """
+
+    path: Path | None
+    format: str
+    runtime: str
+    device: Device
+    card: ModelCard
+    asset: Asset | None
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    """What a plugin's demo loads (returned by ``polyhub_demo_build``).
+
+    :ivar address: the address to load, e.g. ``onnx:tiny-mlp``.
+    :ivar env: environment variables to set while loading; ``{base_url}`` in a value
+        is replaced by the loopback URL that serves the plugin's demo directory (no
+        trailing slash), ``{directory}`` by that directory's path.
+    :ivar options: keyword arguments for :func:`polyhub.load`.
+    :ivar run: runs one inference on the loaded model and returns a line describing
+        the output.
+    """
+
+    address: str
+    run: Callable[[Any], str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failed publishing check (``polyhub validate``): printed as ``file:line: field: message``."""
+
+    file: str
+    field: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.field}: {self.message}"
