@@ -778,6 +778,8 @@ def test_git_goes_through_the_proxy_requests_uses(quiet, home, tls, monkeypatch)
         target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    for name in ("NO_PROXY", "no_proxy"):  # the isolated home sends 127.0.0.1 past proxies
+        monkeypatch.delenv(name, raising=False)
     try:
         got = checkout(f"{base}/repo.git", "master", read_config())
         assert got.commit == tls.commit

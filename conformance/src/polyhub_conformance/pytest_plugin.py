@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def isolated_home(tmp_path: Path) -> Iterator[Path]:
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty ``POLYHUB_HOME`` (``tmp_path / "polyhub-home"``) for this test.
 
     :func:`polyhub.testing.isolated_home`: every other ``POLYHUB_*`` variable is
@@ -49,19 +49,20 @@ def isolated_home(tmp_path: Path) -> Iterator[Path]:
     """
     from polyhub.testing import isolated_home as isolate
 
-    with isolate(tmp_path / "polyhub-home") as home:
+    # Through monkeypatch: undone with the test's own changes, in the right order.
+    with isolate(tmp_path / "polyhub-home", patch=monkeypatch) as home:
         yield home
 
 
 @pytest.fixture
-def conformance_home(tmp_path: Path) -> Iterator[CacheHome]:
+def conformance_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CacheHome]:
     """:func:`isolated_home` as the suites run it: a plugin that wrongly reaches the
     network fails fast (``POLYHUB_RETRIES=1``, ``POLYHUB_TIMEOUT=10``) instead of
     retrying for a minute. A :class:`CacheHome` to look inside."""
     from polyhub.testing import isolated_home as isolate
 
     env = {"POLYHUB_RETRIES": "1", "POLYHUB_TIMEOUT": "10"}
-    with isolate(tmp_path / "polyhub-home", env=env) as home:
+    with isolate(tmp_path / "polyhub-home", env=env, patch=monkeypatch) as home:
         yield CacheHome(home)
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LoopbackHub",
+    "Patcher",
     "Plugins",
     "Request",
     "isolated_home",
@@ -62,9 +63,50 @@ def __getattr__(name: str) -> Any:
 # ---------------------------------------------------------------------------
 
 
+class Patcher(Protocol):
+    """What :func:`isolated_home` changes the process with: pytest's ``monkeypatch`` fits."""
+
+    def setenv(self, name: str, value: str) -> None: ...
+
+    def delenv(self, name: str, raising: bool = ...) -> None: ...
+
+    def setattr(self, target: Any, name: str, value: Any) -> None: ...
+
+
+class _Undo:
+    """A :class:`Patcher` that puts back the whole environment and each attribute it set."""
+
+    def __init__(self) -> None:
+        self._environ = dict(os.environ)  # also what the block changed by hand
+        self._attrs: list[tuple[Any, str, Any]] = []
+
+    def setenv(self, name: str, value: str) -> None:
+        os.environ[name] = value
+
+    def delenv(self, name: str, raising: bool = False) -> None:
+        os.environ.pop(name, None)
+
+    def setattr(self, target: Any, name: str, value: Any) -> None:
+        self._attrs.append((target, name, getattr(target, name)))
+        setattr(target, name, value)
+
+    def undo(self) -> None:
+        # Only what differs: rewriting every variable would call putenv for each.
+        for name in [n for n in os.environ if n not in self._environ]:
+            del os.environ[name]
+        for name, value in self._environ.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+        for target, name, value in reversed(self._attrs):
+            setattr(target, name, value)
+
+
 @contextmanager
 def isolated_home(
-    root: str | os.PathLike[str], *, env: Mapping[str, str | None] | None = None
+    root: str | os.PathLike[str],
+    *,
+    env: Mapping[str, str | None] | None = None,
+    patch: Patcher | None = None,
 ) -> Iterator[Path]:
     """Point polyhub at an empty home ``root`` for the block; yields ``root`` as a Path.
 
@@ -76,45 +118,37 @@ def isolated_home(
     plugin manager is rebuilt on first use (a plugin reads its settings when it
     registers). ``env`` then sets (a string) or unsets (``None``) more variables.
 
-    On exit every environment variable, ``set_dir`` and the plugin manager are
-    put back as they were; ``root`` is left on disk for the caller to inspect.
-    ``root`` need not exist: polyhub creates what it writes.
+    On exit all of it is put back as it was; ``root`` is left on disk for the
+    caller to inspect, and need not exist before (polyhub creates what it writes).
+
+    :param patch: make the changes through this (pytest's ``monkeypatch``), which
+        then also undoes them, together with the test's own changes and in the
+        right order; the block's exit then undoes nothing itself.
     """
     from . import config, plugins
 
     home = Path(root)
-    saved_env = dict(os.environ)
-    saved_dir = config._home_override
-    saved_plugins = plugins._default
+    undo = _Undo() if patch is None else None
+    how: Patcher = undo if undo is not None else patch  # type: ignore[assignment]
     try:
         for name in [n for n in os.environ if n.startswith("POLYHUB_")]:
-            del os.environ[name]
-        os.environ["POLYHUB_HOME"] = str(home)
-        os.environ["POLYHUB_DISABLE_PROGRESS_BARS"] = "1"
+            how.delenv(name, raising=False)
+        how.setenv("POLYHUB_HOME", str(home))
+        how.setenv("POLYHUB_DISABLE_PROGRESS_BARS", "1")
         for name in ("NO_PROXY", "no_proxy"):
             kept = [h for h in os.environ.get(name, "").split(",") if h.strip()]
-            os.environ[name] = ",".join([*kept, "127.0.0.1", "localhost"])
+            how.setenv(name, ",".join([*kept, "127.0.0.1", "localhost"]))
         for name, value in (env or {}).items():
             if value is None:
-                os.environ.pop(name, None)
+                how.delenv(name, raising=False)
             else:
-                os.environ[name] = value
-        config._home_override = None
-        plugins._default = None
+                how.setenv(name, value)
+        how.setattr(config, "_home_override", None)
+        how.setattr(plugins, "_default", None)
         yield home
     finally:
-        _restore_environ(saved_env)
-        config._home_override = saved_dir
-        plugins._default = saved_plugins
-
-
-def _restore_environ(saved: Mapping[str, str]) -> None:
-    # Only what changed: rewriting every variable would call putenv for each.
-    for name in [n for n in os.environ if n not in saved]:
-        del os.environ[name]
-    for name, value in saved.items():
-        if os.environ.get(name) != value:
-            os.environ[name] = value
+        if undo is not None:
+            undo.undo()
 
 
 # ---------------------------------------------------------------------------
