@@ -23,7 +23,7 @@ import os
 import posixpath
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -251,6 +251,8 @@ class LoopbackHub:
     :param root: a folder to serve, or ``None`` for in-memory files only.
     :param files: URL path -> bytes, served as with :meth:`put`.
     :param ssl_context: serve HTTPS with this server-side context.
+    :param on_request: called with each :class:`Request` as it arrives (from the
+        server's thread), e.g. to keep a live log of one's own.
     """
 
     def __init__(
@@ -260,12 +262,14 @@ class LoopbackHub:
         files: Mapping[str, bytes] | None = None,
         etags: bool = True,
         ssl_context: ssl.SSLContext | None = None,
+        on_request: Callable[[Request], None] | None = None,
     ) -> None:
         self.root: Path | None = Path(root).resolve() if root is not None else None
         self.files: dict[str, bytes] = {}
         self.actions: dict[str, list[tuple[Any, ...]]] = {}
         self.etags = etags
         self._requests: list[Request] = []
+        self._on_request = on_request
         self._lock = threading.Lock()
         for path, data in (files or {}).items():
             self.put(path, data)
@@ -347,6 +351,8 @@ class LoopbackHub:
     def _record(self, request: Request) -> tuple[Any, ...]:
         with self._lock:
             self._requests.append(request)
+            if self._on_request is not None:
+                self._on_request(request)
             queue = self.actions.get(request.path) if request.method == "GET" else None
             return queue.pop(0) if queue else ("normal",)
 
