@@ -272,7 +272,7 @@ class LoopbackHub:
         self._on_request = on_request
         self._lock = threading.Lock()
         for path, data in (files or {}).items():
-            self.put(path, data)
+            self.files["/" + path.lstrip("/")] = data
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         scheme = "http"
