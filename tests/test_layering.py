@@ -63,3 +63,42 @@ def test_the_scan_sees_imports_inside_functions(tmp_path: Path) -> None:
         "cli.py:3 polyhub_onnx",
         "cli.py:4 polyhub_oci.store",
     ]
+
+
+KIT = CORE.parent.parent.parent / "conformance" / "src" / "polyhub_conformance"
+PUBLIC = {"polyhub", "polyhub.testing"}
+
+
+def _private_uses(path: Path) -> list[str]:
+    """``file:line name`` of each use of a core module other than ``polyhub`` and
+    ``polyhub.testing``: an import, or an attribute chain like ``polyhub.api.x``."""
+    submodules = {p.stem for p in CORE.glob("*.py")} | {
+        p.name for p in CORE.iterdir() if p.is_dir()
+    }
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "polyhub"
+            and node.attr in submodules
+        ):
+            names = [f"polyhub.{node.attr}"]
+        for name in names:
+            if name.split(".")[0] == "polyhub" and name not in PUBLIC:
+                found.append(f"{path.name}:{node.lineno} {name}")
+    return found
+
+
+def test_the_conformance_kit_uses_only_the_public_core() -> None:
+    if not KIT.is_dir():
+        import pytest
+
+        pytest.skip(f"the kit's sources are not beside the core ({KIT})")
+    found = [hit for path in sorted(KIT.rglob("*.py")) for hit in _private_uses(path)]
+    assert found == [], "the kit reaches into the core:\n" + "\n".join(found)
