@@ -34,6 +34,7 @@ def run(args):
     return 3
 
 def broken(commands):
+    commands.add_parser("broken", help="half added, then fails")
     raise RuntimeError("this command cannot load")
 """
 
@@ -100,6 +101,15 @@ def test_a_broken_command_is_unknown_and_breaks_nothing_else(extra: Path) -> Non
     assert done.returncode == 2
     assert "invalid choice: 'broken'" in done.stderr, done.stderr
     assert _polyhub(extra, "hello", "x").stdout == "hello x\n"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(extra), *sys.path])}
+    code = (
+        "import argparse\nfrom polyhub.cli import add_contributed\n"
+        "p = argparse.ArgumentParser(prog='polyhub'); sub = p.add_subparsers()\n"
+        "print(add_contributed(sub)); print(p.format_help())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.splitlines()[0] == "['conformance', 'hello']", done.stderr
+    assert "half added" not in done.stdout  # the broken one is not listed either
 
 
 def test_the_full_parser_holds_the_kits_command_for_the_reference() -> None:

@@ -252,15 +252,20 @@ def add_contributed(sub: Any, names: Sequence[str] | None = None) -> list[str]:
     for ep in eps:
         if (names is not None and ep.name not in names) or ep.name in sub.choices:
             continue  # not asked for, or a builtin (or an earlier entry point) has the name
+        before = set(sub.choices)
         try:
             run = ep.load()(sub)
+            if not callable(run):
+                raise TypeError(f"{ep.value} returned {run!r}, not the command's function")
         except Exception as exc:  # one broken package must not break the command line
             logging.getLogger(__name__).debug("command %s failed to load: %s", ep.name, exc)
-            sub.choices.pop(ep.name, None)
+            for name in set(sub.choices) - before:  # half added: not listed, not runnable
+                del sub.choices[name]
+                sub._choices_actions[:] = [a for a in sub._choices_actions if a.dest != name]
             continue
-        if ep.name in sub.choices:
-            sub.choices[ep.name].set_defaults(_polyhub_run=run)
-            added.append(ep.name)
+        for name in sorted(set(sub.choices) - before):
+            sub.choices[name].set_defaults(_polyhub_run=run)
+            added.append(name)
     return added
 
 
