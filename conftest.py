@@ -16,11 +16,14 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
+
+if TYPE_CHECKING:
+    from polyhub.testing import LoopbackHub
 
 SHARED = Path(
     os.environ.get("POLYHUB_TEST_SHARED") or Path(__file__).resolve().parent.parent / "shared"
@@ -64,12 +67,16 @@ class RealHubs:
     :ivar root: the served folder; ``root / "github.com" / "megengine/models.git"`` is
         what ``https://github.com/megengine/models.git`` reaches through :attr:`mirrors`.
     :ivar base: the server's base URL, ``http://127.0.0.1:PORT``.
-    :ivar requests: the path of every request served, in order (for counting fetches).
+    :ivar requests: the path of every request served, in order (for counting fetches);
+        a live list, which tests keep.
+    :ivar server: the :class:`polyhub.testing.LoopbackHub` serving ``root``.
     """
 
-    def __init__(self, root: Path, base: str, requests: list[str], data: Path) -> None:
-        self.root = root
-        self.base = base
+    def __init__(self, server: LoopbackHub, requests: list[str], data: Path) -> None:
+        assert server.root is not None
+        self.server = server
+        self.root = server.root
+        self.base = server.url
         self.requests = requests
         self.data = data
         self._repos: dict[str, Path] = {}
@@ -185,10 +192,9 @@ def realhubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealHubs]:
     data = realdata_dir()
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    from polyhub.demo import serve_directory
+    from polyhub.testing import LoopbackHub
 
-    root = tmp_path_factory.mktemp("realhubs")
     requests: list[str] = []
-    with ExitStack() as stack:
-        base = stack.enter_context(serve_directory(root, requests=requests))
-        yield RealHubs(root, base, requests, data)
+    root = tmp_path_factory.mktemp("realhubs")
+    with LoopbackHub(root, on_request=lambda r: requests.append(r.path)) as server:
+        yield RealHubs(server, requests, data)

@@ -40,7 +40,7 @@ from polyhub.atomic import umask_mode
 from polyhub.cache import Cache
 from polyhub.config import read_config
 from polyhub.device import Device
-from polyhub.plugins import get_plugin_manager, reset_plugins
+from polyhub.testing import use_plugins
 
 
 def sha(data: bytes) -> str:
@@ -390,11 +390,8 @@ class UnhashedTextPlugin:
 @pytest.fixture
 def tofu_hub(home, hub):
     url = hub.add("lenet.txt", b"")
-    reset_plugins(
-        get_plugin_manager(load_entry_points=False, plugins=[("tofu", UnhashedTextPlugin(url))])
-    )
-    yield url
-    reset_plugins(None)
+    with use_plugins(("tofu", UnhashedTextPlugin(url))):
+        yield url
 
 
 LFS_POINTER = (

@@ -22,8 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from polyhub import DownloadError, HashMismatchError
 from polyhub.cache import Cache
 from polyhub.config import read_config
 from polyhub.git import checkout
+from polyhub.testing import LoopbackHub, Request
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -635,30 +635,14 @@ class Served:
     requests: list[str]
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    seen: list[str]
+def _serve(root: Path, context: ssl.SSLContext | None, seen: list[str]) -> LoopbackHub:
+    """``root`` on 127.0.0.1, over TLS with ``context``; the target of each GET goes to ``seen``."""
 
-    def log_message(self, *args: Any) -> None:
-        pass
+    def record(request: Request) -> None:
+        if request.method == "GET":
+            seen.append(request.target)
 
-    def do_GET(self) -> None:
-        self.seen.append(self.path)
-        super().do_GET()
-
-
-def _serve(
-    root: Path, context: ssl.SSLContext | None, seen: list[str]
-) -> tuple[ThreadingHTTPServer, str]:
-    handler = type("Handler", (_Quiet,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
-    scheme = "http"
-    if context is not None:
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        scheme = "https"
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    ).start()
-    return server, f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    return LoopbackHub(root, ssl_context=context, on_request=record)
 
 
 @pytest.fixture(scope="module")
@@ -680,10 +664,8 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(server_pem)
     seen: list[str] = []
-    server, base = _serve(root, context, seen)
-    yield Served(base, ca, root, commit, seen)
-    server.shutdown()
-    server.server_close()
+    with _serve(root, context, seen) as server:
+        yield Served(server.url, ca, root, commit, seen)
 
 
 @pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"])
@@ -772,12 +754,15 @@ class _Proxy(BaseHTTPRequestHandler):
 def test_git_goes_through_the_proxy_requests_uses(quiet, home, tls, monkeypatch):
     # Upper-case HTTP_PROXY: requests honours it, libcurl (git) ignores it on its own.
     seen: list[str] = []
-    plain, base = _serve(tls.root, None, [])
+    plain = _serve(tls.root, None, [])
+    base = plain.url
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), type("P", (_Proxy,), {"seen": seen}))
     threading.Thread(
         target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    for name in ("NO_PROXY", "no_proxy"):  # the isolated home sends 127.0.0.1 past proxies
+        monkeypatch.delenv(name, raising=False)
     try:
         got = checkout(f"{base}/repo.git", "master", read_config())
         assert got.commit == tls.commit
@@ -787,9 +772,9 @@ def test_git_goes_through_the_proxy_requests_uses(quiet, home, tls, monkeypatch)
         cache().fetch(f"{base}/model.bin", sha256=sha(data))
         assert seen[via_git:] == [f"{base}/model.bin"]
     finally:
-        for s in (plain, proxy):
-            s.shutdown()
-            s.server_close()
+        plain.stop()
+        proxy.shutdown()
+        proxy.server_close()
 
 
 def test_real_repository_over_https_with_a_private_ca(quiet, home, tls, monkeypatch, tmp_path):

@@ -25,6 +25,7 @@ from polyhub import (
 )
 from polyhub.device import Device
 from polyhub.plugins import get_plugin_manager, reset_plugins
+from polyhub.testing import use_plugins
 
 
 class TextPlugin:
@@ -97,9 +98,8 @@ def text_hub(home, hub):
     hub.add("lenet.txt", b"PHTXT\nweights")
     hub.add("garbage.txt", b"not the format")
     plugin = TextPlugin(hub.base, hub.files)
-    reset_plugins(get_plugin_manager(load_entry_points=False, plugins=[("text", plugin)]))
-    yield plugin
-    reset_plugins(None)
+    with use_plugins(("text", plugin)):
+        yield plugin
 
 
 def test_load_end_to_end(text_hub, hub):

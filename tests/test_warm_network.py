@@ -14,11 +14,8 @@ models), counting the requests the server sees:
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,53 +23,33 @@ import pytest
 from polyhub import DownloadError, PolyhubWarning
 from polyhub.cache import Cache
 from polyhub.config import read_config
+from polyhub.testing import LoopbackHub
 
 demo = pytest.importorskip("polyhub_onnx.demo", reason="polyhub-onnx is not installed")
 
 
-@dataclass
 class Site:
-    """A loopback static server that counts requests and can go down."""
+    """A loopback static server (a :class:`~polyhub.testing.LoopbackHub`) that counts
+    requests and can go down."""
 
-    files: dict[str, bytes]
-    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-    base: str = ""
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.server: LoopbackHub | None = None
+        self.base = ""
 
-    def start(self, port: int = 0) -> None:
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                site.requests.append((self.path, dict(self.headers)))
-                data = site.files.get(self.path.split("?")[0])
-                if data is None:
-                    self.send_error(404)
-                    return
-                etag = f'"{hash(data) & 0xFFFFFFFF:x}"'
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("ETag", etag)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+    def start(self) -> None:
+        self.server = LoopbackHub(files=self.files)
+        self.base = self.server.url
 
     def stop(self) -> None:
         assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
+
+    @property
+    def requests(self) -> list[tuple[str, dict[str, str]]]:
+        """``(target, headers)`` of every request so far."""
+        assert self.server is not None
+        return [(r.target, dict(r.headers)) for r in self.server.requests]
 
     def manifest_gets(self) -> int:
         return sum(1 for path, _ in self.requests if path.endswith(".json"))
@@ -88,8 +65,7 @@ def site(home: Path, tmp_path: Path) -> Iterator[Site]:
     s = Site(files)
     s.start()
     yield s
-    if s.server is not None:
-        s.stop()
+    s.stop()
 
 
 def _polyhub_warnings(record: list[warnings.WarningMessage]) -> list[str]:

@@ -33,15 +33,13 @@ def main(argv: list[str]) -> int:
     request = json.loads(argv[0])
     frameworks = set(request["frameworks"])
     # The core itself is imported first: we judge the plugin, not the core.
-    from polyhub.plugins import get_plugin_manager
+    from polyhub.testing import plugin_manager
 
     before = set(sys.modules)
     out: dict[str, Any] = {"new_modules": [], "failed": [], "detected": {}, "error": None}
     try:
         plugin = _load(request["plugin"])
-        plugins = get_plugin_manager(
-            load_entry_points=False, plugins=[("plugin-under-test", plugin)]
-        )
+        plugins = plugin_manager(("plugin-under-test", plugin))
         out["failed"] = [f"{r.name}: {r.error}" for r in plugins.failed]
         for name, path in request["samples"].items():
             p = Path(path)

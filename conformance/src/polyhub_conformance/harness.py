@@ -7,17 +7,14 @@ framework, and nothing touches the process until a fixture asks for it.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
-import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -29,9 +26,9 @@ import pytest
 from _pytest.outcomes import Skipped  # pytest.skip.Exception, importable with its type
 
 if TYPE_CHECKING:
-    from polyhub import Asset, ModelCard
-    from polyhub.context import Context
-    from polyhub.plugins import Plugins
+    from polyhub import Asset, Context, ModelCard
+    from polyhub.testing import LoopbackHub as StaticServer
+    from polyhub.testing import Plugins
 
     from .capabilities import RuntimeSample
 
@@ -44,6 +41,7 @@ __all__ = [
     "StaticServer",
     "SuiteEnv",
     "build_plugins",
+    "detect_format",
     "file_sha256",
     "find_entry_point",
     "make_context",
@@ -52,20 +50,6 @@ __all__ = [
     "probe_plugin",
     "tamper_bytes",
 ]
-
-# Variables that change what polyhub does; the kit clears them so a developer's
-# shell (an offline flag, a mirror, a trust list) cannot change a verdict.
-POLYHUB_VARIABLES = (
-    "POLYHUB_HOME",
-    "POLYHUB_OFFLINE",
-    "POLYHUB_MIRRORS",
-    "POLYHUB_REQUIRE_HASHES",
-    "POLYHUB_TRUSTED_REPOS",
-    "POLYHUB_DISABLED_PLUGINS",
-    "POLYHUB_TRACE_PLUGINS",
-    "POLYHUB_TIMEOUT",
-    "POLYHUB_RETRIES",
-)
 
 
 def file_sha256(path: Path) -> str:
@@ -115,75 +99,19 @@ class CacheHome:
 
 
 # ---------------------------------------------------------------------------
-# A loopback static HTTP server
+# A loopback static HTTP server: polyhub.testing's
 # ---------------------------------------------------------------------------
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    server: _Server
+def __getattr__(name: str) -> Any:
+    # ``StaticServer``: the kit's name for polyhub.testing.LoopbackHub, which
+    # ``serve_directory`` returns. Looked up on use: the kit imports no polyhub
+    # until a fixture runs.
+    if name == "StaticServer":
+        from polyhub.testing import LoopbackHub
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output clean; requests are recorded instead
-
-    def send_head(self) -> Any:
-        self.server.record(self.command, unquote(urlparse(self.path).path))
-        return super().send_head()
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.requests: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-        super().__init__(
-            ("127.0.0.1", 0),
-            lambda *a: _Handler(*a, directory=str(directory)),
-        )
-
-    def record(self, method: str, path: str) -> None:
-        with self._lock:
-            self.requests.append((method, path))
-
-
-class StaticServer:
-    """Serves a folder on ``http://127.0.0.1:<port>`` from a thread, recording every request.
-
-    ``url`` has no trailing slash. Use it as a hub's base URL or as a mirror
-    target (``POLYHUB_MIRRORS="https://hub.example=<url>"``).
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory).resolve()
-        self._server = _Server(self.directory)
-        # A short poll keeps shutdown() (at every test teardown) from waiting 0.5 s.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host!s}:{port}"
-
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        """``(method, path)`` of every request served so far."""
-        return list(self._server.requests)
-
-    def url_for(self, relpath: str) -> str:
-        return f"{self.url}/{relpath.lstrip('/')}"
-
-    def path_for(self, url: str) -> Path | None:
-        """The served file behind ``url``, or ``None`` when this server does not serve it."""
-        if not url.startswith(self.url + "/"):
-            return None
-        rel = unquote(urlparse(url).path).lstrip("/")
-        return self.directory / rel
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return LoopbackHub
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ServeDirectory(Protocol):
@@ -191,7 +119,7 @@ class ServeDirectory(Protocol):
 
     servers: list[StaticServer]
 
-    def __call__(self, directory: Path) -> StaticServer: ...
+    def __call__(self, directory: Path | None = None) -> StaticServer: ...
 
 
 class ServerPool:
@@ -200,13 +128,15 @@ class ServerPool:
     def __init__(self) -> None:
         self.servers: list[StaticServer] = []
 
-    def __call__(self, directory: Path) -> StaticServer:
-        server = StaticServer(directory)
+    def __call__(self, directory: Path | None = None) -> StaticServer:
+        from polyhub.testing import LoopbackHub
+
+        server = LoopbackHub(directory)
         self.servers.append(server)
         return server
 
     def requests(self) -> list[str]:
-        return [f"{s.url}{path}" for s in self.servers for _method, path in s.requests]
+        return [f"{s.url}{r.path}" for s in self.servers for r in s.requests]
 
     def close(self) -> None:
         for server in self.servers:
@@ -282,9 +212,7 @@ class Tamperer:
         self.restore: list[tuple[Path, bytes]] = []
 
     def locate(self, url: str) -> Path | None:
-        from polyhub.config import read_config
-
-        url = read_config().rewrite_url(url)
+        url = make_context().rewrite_url(url)
         for server in self.pool.servers:
             found = server.path_for(url)
             if found is not None:
@@ -340,33 +268,30 @@ def build_plugins(plugin: object, companions: Sequence[object] = ()) -> Plugins:
     Entry points are not loaded: the verdict must not depend on what else
     happens to be installed.
     """
-    from polyhub.plugins import get_plugin_manager
-
     pairs: list[tuple[str, object]] = [(plugin_name(plugin), plugin)]
     for extra in companions:
         name = plugin_name(extra)
         if name not in {n for n, _ in pairs}:
             pairs.append((name, extra))
-    return get_plugin_manager(load_entry_points=False, plugins=pairs)
+    from polyhub.testing import plugin_manager
+
+    return plugin_manager(*pairs)
 
 
-def make_context(plugins: Plugins, **overrides: Any) -> Context:
-    """A :class:`~polyhub.Context` for calling hooks directly, as the API would."""
-    from polyhub.config import read_config
+def make_context(plugins: Plugins | None = None) -> Context:
+    """A :class:`~polyhub.Context` for calling hooks directly, as the API would.
 
-    return plugins.context(read_config(**overrides))
+    ``plugins``: the manager whose sources and formats it knows; the process-wide
+    one (what :func:`polyhub.testing.use_plugins` installed) when omitted.
+    """
+    import polyhub
+
+    return polyhub.make_context(plugins=plugins)
 
 
-@contextlib.contextmanager
-def installed(plugins: Plugins) -> Iterator[Plugins]:
-    """Make ``plugins`` the process-wide manager the public API uses, then forget it."""
-    from polyhub.plugins import reset_plugins
-
-    reset_plugins(plugins)
-    try:
-        yield plugins
-    finally:
-        reset_plugins(None)
+def detect_format(path: Path, plugins: Plugins) -> str | None:
+    """The format of ``path`` as the format hooks of ``plugins`` name it, as the core asks."""
+    return make_context(plugins).detect_format(path)
 
 
 # ---------------------------------------------------------------------------
@@ -529,24 +454,26 @@ class SuiteEnv:
     plugins: Plugins
     servers: ServerPool
 
-    def context(self, **overrides: Any) -> Context:
-        return make_context(self.plugins, **overrides)
+    def context(self) -> Context:
+        return make_context(self.plugins)
+
+    def detect_format(self, path: Path) -> str | None:
+        """The format of ``path`` as this manager's format hooks name it, as the core asks."""
+        return detect_format(path, self.plugins)
 
     def asset_requests(self, assets: Sequence[Asset]) -> list[str]:
         """Requests so far, to the kit's servers, for the files behind ``assets``."""
-        from polyhub.config import read_config
-
-        config = read_config()
+        context = self.context()
         wanted: set[tuple[str, str]] = set()
         for asset in assets:
-            url = config.rewrite_url(asset.url)
+            url = context.rewrite_url(asset.url)
             for server in self.servers.servers:
                 if server.path_for(url) is not None:
                     wanted.add((server.url, unquote(urlparse(url).path)))
         return [
             f"{server.url}{path}"
             for server in self.servers.servers
-            for _method, path in server.requests
+            for path in server.paths()
             if (server.url, path) in wanted
         ]
 

@@ -13,7 +13,6 @@ whereas a fixture defined on the suite class would shadow a ``conftest.py``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,18 +20,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .harness import (
-    POLYHUB_VARIABLES,
     CacheHome,
     NetworkGuard,
     NotConfigured,
     ServerPool,
     Tamperer,
     build_plugins,
-    installed,
 )
 
 if TYPE_CHECKING:
-    from polyhub.plugins import Plugins
+    from polyhub.testing import Plugins
 
     from .capabilities import HooksCapabilities
 
@@ -43,35 +40,41 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def conformance_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CacheHome:
-    """An empty ``POLYHUB_HOME`` for this test, with every other ``POLYHUB_*`` knob cleared.
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty ``POLYHUB_HOME`` (``tmp_path / "polyhub-home"``) for this test.
 
-    Also keeps requests to 127.0.0.1 away from any proxy of the developer's shell.
+    :func:`polyhub.testing.isolated_home`: every other ``POLYHUB_*`` variable is
+    cleared, progress bars are off, 127.0.0.1 bypasses proxies, and the plugin
+    manager and ``polyhub.set_dir`` are reset; all of it is restored afterwards.
     """
-    import polyhub.config
+    from polyhub.testing import isolated_home as isolate
 
-    for name in POLYHUB_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    home = tmp_path / "polyhub-home"
-    monkeypatch.setenv("POLYHUB_HOME", str(home))
-    monkeypatch.setenv("POLYHUB_DISABLE_PROGRESS_BARS", "1")
-    # A plugin that wrongly reaches the network should fail fast, not retry for a minute.
-    monkeypatch.setenv("POLYHUB_RETRIES", "1")
-    monkeypatch.setenv("POLYHUB_TIMEOUT", "10")
-    no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1", "localhost"]))
-    monkeypatch.setenv("NO_PROXY", no_proxy)
-    monkeypatch.setenv("no_proxy", no_proxy)
-    # polyhub.set_dir() wins over POLYHUB_HOME; undo any call made by earlier code.
-    monkeypatch.setattr(polyhub.config, "_home_override", None)
-    return CacheHome(home)
+    # Through monkeypatch: undone with the test's own changes, in the right order.
+    with isolate(tmp_path / "polyhub-home", patch=monkeypatch) as home:
+        yield home
+
+
+@pytest.fixture
+def conformance_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CacheHome]:
+    """:func:`isolated_home` as the suites run it: a plugin that wrongly reaches the
+    network fails fast (``POLYHUB_RETRIES=1``, ``POLYHUB_TIMEOUT=10``) instead of
+    retrying for a minute. A :class:`CacheHome` to look inside."""
+    from polyhub.testing import isolated_home as isolate
+
+    env = {"POLYHUB_RETRIES": "1", "POLYHUB_TIMEOUT": "10"}
+    with isolate(tmp_path / "polyhub-home", env=env, patch=monkeypatch) as home:
+        yield CacheHome(home)
 
 
 @pytest.fixture
 def serve_directory() -> Iterator[ServerPool]:
-    """``serve_directory(path) -> StaticServer``: serve a folder on 127.0.0.1 (port 0).
+    """``serve_directory(path=None) -> LoopbackHub``: a folder (and/or bytes put on it)
+    served on 127.0.0.1, a free port.
 
-    Every server started in the test is stopped at its end; ``server.url`` has
-    no trailing slash and ``server.requests`` records what was asked.
+    A :class:`polyhub.testing.LoopbackHub`: ``server.url`` has no trailing slash,
+    ``server.put(path, data)`` serves bytes, ``server.count(path)`` and
+    ``server.requests`` say what was asked. Every server started in the test is
+    stopped at its end.
     """
     pool = ServerPool()
     yield pool
@@ -83,20 +86,19 @@ def isolated_plugins(conformance_home: CacheHome) -> Iterator[Callable[..., Plug
     """``isolated_plugins(plugin, *companions) -> Plugins``: a fresh manager the API uses.
 
     Only the core's builtins and the given plugins are registered (no entry
-    points), and the public API (``polyhub.load``...) uses it until the test ends.
+    points), and the public API (``polyhub.load``...) uses it until the test ends
+    (:func:`polyhub.testing.use_plugins`).
     """
-    stack: list[Any] = []
+    from contextlib import ExitStack
 
-    def make(plugin: object, *companions: object) -> Plugins:
-        plugins = build_plugins(plugin, companions)
-        manager = installed(plugins)
-        manager.__enter__()
-        stack.append(manager)
-        return plugins
+    from polyhub.testing import use_plugins
 
-    yield make
-    while stack:
-        stack.pop().__exit__(None, None, None)
+    with ExitStack() as stack:
+
+        def make(plugin: object, *companions: object) -> Plugins:
+            return stack.enter_context(use_plugins(build_plugins(plugin, companions)))
+
+        yield make
 
 
 @pytest.fixture

@@ -58,9 +58,7 @@ class TestGenericHooks(HooksSuite):
 @pytest.mark.parametrize("kind", GARBAGE)
 def test_detection_rejects_garbage(kind, tmp_path, conformance_home):
     """S33: none of the plugin's formats claims the kit's garbage samples."""
-    from polyhub.api import detect_format
-
-    from polyhub_conformance.harness import build_plugins
+    from polyhub_conformance.harness import build_plugins, detect_format
     from polyhub_conformance.samples import build_foreign
 
     path = build_foreign(kind, tmp_path)

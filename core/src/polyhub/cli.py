@@ -75,8 +75,13 @@ def _add_options(
     s.add_argument("-O", "--option", action="append", default=[], metavar="KEY=VALUE", help=text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``polyhub``; the CLI reference in the docs is generated from it."""
+def build_parser(commands: bool | Sequence[str] = True) -> argparse.ArgumentParser:
+    """The argument parser of ``polyhub``; the CLI reference in the docs is generated from it.
+
+    :param commands: which commands of installed packages (the ``polyhub.commands``
+        entry points, see :func:`add_contributed`) to add after the builtins:
+        ``True`` all, ``False`` none, or those of the given names.
+    """
     p = argparse.ArgumentParser(
         prog="polyhub",
         description="Load pre-trained models from any model hub into any runtime.",
@@ -203,20 +208,134 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("bundle", type=Path)
     s.add_argument("-o", "--lock-output", type=Path, help="where to write its lock file")
 
-    s = sub.add_parser("conformance", help="run the conformance kit against an installed plugin")
-    s.add_argument("plugin", nargs="?", help="the plugin's name; all when omitted")
-    s.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
     # -v/-q also after the command (`polyhub download X -v`), as pip and git take them;
     # SUPPRESS keeps a command that does not repeat them from resetting the global ones.
-    for name, command in iter_commands(p):
-        if name != "conformance":  # its -v/-q belong to pytest
-            command.add_argument(
-                "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="as polyhub -v"
-            )
-            command.add_argument(
-                "-q", "--quiet", action="count", default=argparse.SUPPRESS, help="as polyhub -q"
-            )
+    for _name, command in iter_commands(p):
+        command.add_argument(
+            "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="as polyhub -v"
+        )
+        command.add_argument(
+            "-q", "--quiet", action="count", default=argparse.SUPPRESS, help="as polyhub -q"
+        )
+    if commands:
+        # After the loop: a contributed command's options are its own (conformance
+        # hands -v/-q to pytest).
+        add_contributed(sub, None if commands is True else commands)
     return p
+
+
+COMMANDS_GROUP = "polyhub.commands"
+"""Entry-point group of commands other packages add to ``polyhub``.
+
+Each entry point is named after its command and names a callable that takes
+argparse's sub-parsers object, adds one sub-parser (``add_parser(name, help=...)``)
+and returns the function that runs the command: ``(argparse.Namespace) -> int``,
+the exit status. The core loads it only when that command is asked for (or the
+whole reference is built), so an installed command costs other commands nothing.
+"""
+
+# Commands that other distributions add, for the message when one is missing.
+_PROVIDED_BY = {"conformance": "polyhub-conformance"}
+
+
+def add_contributed(sub: Any, names: Sequence[str] | None = None) -> list[str]:
+    """Add the commands of the ``polyhub.commands`` entry points (``names`` only,
+    when given) to the sub-parsers ``sub``; returns the names added.
+
+    A command that fails to load is left out, as a broken plugin is: ``polyhub``
+    keeps working, and asking for that command says it is unknown.
+    """
+    from importlib import metadata
+
+    added: list[str] = []
+    eps = sorted(metadata.entry_points(group=COMMANDS_GROUP), key=lambda e: e.name)
+    for ep in eps:
+        if (names is not None and ep.name not in names) or ep.name in sub.choices:
+            continue  # not asked for, or a builtin (or an earlier entry point) has the name
+        before = set(sub.choices)
+        try:
+            run = ep.load()(sub)
+            if not callable(run):
+                raise TypeError(f"{ep.value} returned {run!r}, not the command's function")
+        except Exception as exc:  # one broken package must not break the command line
+            logging.getLogger(__name__).debug("command %s failed to load: %s", ep.name, exc)
+            for name in set(sub.choices) - before:  # half added: not listed, not runnable
+                del sub.choices[name]
+                sub._choices_actions[:] = [a for a in sub._choices_actions if a.dest != name]
+            continue
+        for name in sorted(set(sub.choices) - before):
+            sub.choices[name].set_defaults(_polyhub_run=run)
+            added.append(name)
+    return added
+
+
+def _listed_commands() -> dict[str, str]:
+    """Name -> distribution of each ``polyhub.commands`` entry point, read from the
+    installed ``*.dist-info/entry_points.txt`` files.
+
+    For ``polyhub --help`` only: importlib.metadata (~20 ms) and the packages'
+    imports are paid by the command that runs, not by listing it.
+    """
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(".dist-info"):
+                continue
+            try:
+                with open(os.path.join(entry, name, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if f"[{COMMANDS_GROUP}]" not in text:
+                continue
+            dist = name.removesuffix(".dist-info").rsplit("-", 1)[0].replace("_", "-")
+            inside = False
+            for line in text.splitlines():
+                line = line.strip()
+                if line.startswith("["):
+                    inside = line == f"[{COMMANDS_GROUP}]"
+                elif inside and "=" in line:
+                    found.setdefault(line.split("=", 1)[0].strip(), dist)
+    return found
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (the first word not an option); ``None`` for help."""
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser ``argv`` needs: a builtin command loads no contributed one, a
+    contributed command only its own; help lists them all without loading them."""
+    command = _command_of(argv)
+    parser = build_parser(commands=False)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if command is not None and command in sub.choices:
+        return parser
+    if command is not None:
+        if add_contributed(sub, [command]):
+            return parser
+        if command in _PROVIDED_BY:
+            dist = _PROVIDED_BY[command]
+            raise UsageError(
+                f"the {command} command comes with {dist}, which is not installed "
+                f"(pip install {dist})"
+            )
+    # Help, or a command nobody provides (argparse then says so and lists the others):
+    # the contributed commands are listed by name, none is loaded.
+    for name, dist in sorted(_listed_commands().items()):
+        if name not in sub.choices and name != command:
+            sub.add_parser(name, help=f"from {dist} (polyhub {name} --help)", add_help=False)
+    return parser
 
 
 def _card_line(card: Any) -> str:
@@ -305,14 +424,9 @@ def _run(args: argparse.Namespace) -> int:
         return run_demo()
     if cmd in ("push", "lock", "sync", "bundle", "unbundle"):
         return _fleet(args)
-    if cmd == "conformance":
-        try:
-            from polyhub_conformance.runner import main as run_kit  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            raise UsageError(
-                "the conformance kit is not installed (pip install polyhub-conformance)"
-            ) from None
-        return int(run_kit(args.plugin, list(args.pytest_args or [])))
+    contributed = getattr(args, "_polyhub_run", None)
+    if contributed is not None:  # a command of another package (polyhub.commands)
+        return int(contributed(args))
     raise AssertionError(cmd)
 
 
@@ -777,7 +891,12 @@ def _stdout_gone() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``polyhub`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        parser = _parser_for(argv)
+    except UsageError as exc:
+        _report(f"polyhub: error: {exc}")
+        return 2
     args = parser.parse_args(argv)
     # After parsing: --help and usage errors exit above without loading the
     # errors module and the rest.

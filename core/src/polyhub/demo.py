@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -23,33 +22,16 @@ __all__ = ["run_demo", "serve_directory"]
 def serve_directory(directory: Path, *, requests: list[str] | None = None) -> Iterator[str]:
     """Serve ``directory`` over HTTP on 127.0.0.1 (a free port) for the block; yields the base URL.
 
+    A :class:`polyhub.testing.LoopbackHub`.
+
     :param requests: when given, the path of every request is appended to it, so a
         caller can count what a client fetched.
     """
-    from functools import partial
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from .testing import LoopbackHub
 
-    class _QuietHandler(SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def send_head(self) -> Any:
-            if requests is not None:
-                requests.append(self.path.split("?", 1)[0])
-            return super().send_head()
-
-    handler = partial(_QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    log = None if requests is None else (lambda r: requests.append(r.path))
+    with LoopbackHub(directory, on_request=log) as hub:
+        yield hub.url
 
 
 @contextmanager

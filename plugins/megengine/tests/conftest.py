@@ -16,16 +16,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from polyhub.testing import LoopbackHub, isolated_home
 
 HERE = Path(__file__).parent
 SHAPE = json.loads((HERE / "data" / "models_hubconf_shape.json").read_text())["entries"]
@@ -180,26 +178,18 @@ def models_shaped_files(hidden: int = 16) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def polyhub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def polyhub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private polyhub home, git config and MegEngine home for every test."""
-    home = tmp_path / "polyhub-home"
-    monkeypatch.setenv("POLYHUB_HOME", str(home))
-    monkeypatch.setenv("POLYHUB_DISABLE_PROGRESS_BARS", "1")
-    monkeypatch.setenv("POLYHUB_RETRIES", "1")
-    for name in (
-        "POLYHUB_MIRRORS",
-        "POLYHUB_OFFLINE",
-        "POLYHUB_TRUSTED_REPOS",
-        "POLYHUB_REQUIRE_HASHES",
-        "POLYHUB_MEGENGINE_HUB",
-        "XDG_CACHE_HOME",
-        "GIT_SSH_COMMAND",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("MGE_HOME", str(tmp_path / "mge-home"))
-    return home
+    env = {
+        "POLYHUB_RETRIES": "1",
+        "XDG_CACHE_HOME": None,
+        "GIT_SSH_COMMAND": None,
+        "GIT_CONFIG_GLOBAL": str(tmp_path / "gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "MGE_HOME": str(tmp_path / "mge-home"),
+    }
+    with isolated_home(tmp_path / "polyhub-home", env=env, patch=monkeypatch) as home:
+        yield home
 
 
 @pytest.fixture(scope="session")
@@ -241,46 +231,31 @@ def weights(mge: Any) -> Weights:
     return tiny_weights(mge, seed=7)
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+class Server(LoopbackHub):
+    """The weights host: ``put(rel, data)`` writes a served file, ``hits`` lists the GETs' targets."""
 
+    @property
+    def base(self) -> str:
+        return self.url
 
-@dataclass
-class Server:
-    root: Path
-    base: str
-    hits: list[str]
+    @property
+    def hits(self) -> list[str]:
+        return [r.target for r in self.requests if r.method == "GET"]
 
-    def put(self, rel: str, data: bytes) -> str:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        return f"{self.base}/{rel}"
+    def put(self, path: str, data: bytes) -> str:
+        """Write ``data`` under the served folder (tests delete it there to take it away)."""
+        assert self.root is not None
+        file = self.root / path.lstrip("/")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(data)
+        return self.url_for(path)
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """An HTTP server on 127.0.0.1 serving a folder; ``hits`` records request paths."""
-    root = tmp_path_factory.mktemp("served")
-    hits: list[str] = []
-
-    class Handler(_Quiet):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            super().do_GET()
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield Server(root, f"http://127.0.0.1:{httpd.server_address[1]}", hits)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with Server(tmp_path_factory.mktemp("served")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")

@@ -6,16 +6,14 @@ repositories (``file://``) or a ``http.server`` on 127.0.0.1.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from polyhub.testing import LoopbackHub, isolated_home
 from polyhub_mindspore.demo import TINY_NET_SOURCE, card_text, make_tiny_models, sha256_of
 
 # shared/ sits next to the repository root: <root>/../shared/realdata.
@@ -34,20 +32,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def polyhub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def polyhub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh polyhub home per test, no progress bars, no inherited hub settings."""
-    home = tmp_path / "polyhub-home"
-    monkeypatch.setenv("POLYHUB_HOME", str(home))
-    monkeypatch.setenv("POLYHUB_DISABLE_PROGRESS_BARS", "1")
-    monkeypatch.setenv("POLYHUB_RETRIES", "0")
-    for name in (
-        "POLYHUB_MINDSPORE_HUB",
-        "POLYHUB_MIRRORS",
-        "POLYHUB_TRUSTED_REPOS",
-        "POLYHUB_OFFLINE",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    env = {"POLYHUB_RETRIES": "0"}
+    with isolated_home(tmp_path / "polyhub-home", env=env, patch=monkeypatch) as home:
+        yield home
 
 
 @pytest.fixture
@@ -65,34 +54,18 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return make_tiny_models(tmp_path_factory.mktemp("tiny"))
 
 
-class Server:
-    """A loopback HTTP server over one folder."""
+class Server(LoopbackHub):
+    """A loopback HTTP server over one folder (``url``, ``root``, ``close()``)."""
 
-    def __init__(self, root: Path) -> None:
-        handler = functools.partial(_QuietHandler, directory=str(root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.root = root
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    close = LoopbackHub.stop
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     root = tmp_path / "www"
     root.mkdir()
-    srv = Server(root)
-    yield srv
-    srv.close()
+    with Server(root) as srv:
+        yield srv
 
 
 def git(cwd: Path, *args: str) -> str:

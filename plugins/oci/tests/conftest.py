@@ -11,17 +11,14 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import polyhub
 import pytest
 import requests
+from polyhub.testing import LoopbackHub, isolated_home
 
 BINARY = "docker-registry"
 
@@ -141,42 +138,12 @@ def own_registry(registry_binary: str, tmp_path: Path) -> Iterator[Registry]:
 
 @pytest.fixture(autouse=True)
 def polyhub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path / "home"
-    monkeypatch.setenv("POLYHUB_HOME", str(home))
-    monkeypatch.setenv("POLYHUB_DISABLE_PROGRESS_BARS", "1")
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-    for name in (
-        "POLYHUB_OFFLINE",
-        "POLYHUB_MIRRORS",
-        "POLYHUB_REGISTRY",
-        "POLYHUB_REGISTRY_PUSH",
-        "POLYHUB_ONNX_HUB",
-        "POLYHUB_REQUIRE_HASHES",
-        "POLYHUB_TRUSTED_REPOS",
-        "XDG_CACHE_HOME",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    from polyhub_oci import store
+    env = {"DOCKER_CONFIG": str(tmp_path / "docker-config"), "XDG_CACHE_HOME": None}
+    with isolated_home(tmp_path / "home", env=env, patch=monkeypatch) as home:
+        from polyhub_oci import store
 
-    store._clients.clear()
-    yield home
-    polyhub.set_dir(None)
-
-
-class _CountingHandler(SimpleHTTPRequestHandler):
-    counts: dict[str, int]
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        with _lock:
-            self.counts[path] = self.counts.get(path, 0) + 1
-        super().do_GET()
-
-
-_lock = threading.Lock()
+        store._clients.clear()
+        yield home
 
 
 @dataclass
@@ -185,8 +152,15 @@ class Hub:
 
     root: Path
     url: str
-    counts: dict[str, int]
-    server: ThreadingHTTPServer
+    server: LoopbackHub
+
+    @property
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for r in self.server.requests:
+            if r.method == "GET":
+                found[r.path] = found.get(r.path, 0) + 1
+        return found
 
     def gets(self, suffix: str) -> int:
         return sum(n for path, n in self.counts.items() if path.endswith(suffix))
@@ -200,16 +174,9 @@ def onnx_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     root = tmp_path / "onnx-hub"
     root.mkdir()
     write_hub(root, demo_models())
-    counts: dict[str, int] = {}
-    handler = type("H", (_CountingHandler,), {"counts": counts})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("POLYHUB_ONNX_HUB", url)
-    yield Hub(root, url, counts, server)
-    server.shutdown()
-    server.server_close()
+    with LoopbackHub(root) as server:
+        monkeypatch.setenv("POLYHUB_ONNX_HUB", server.url)
+        yield Hub(root, server.url, server)
 
 
 CONF = """\

@@ -58,7 +58,7 @@ def test_lock_bundle_unbundle_offline(
     assert main(["bundle", str(lock), "-o", str(bundle)]) == 0
 
     # The air-gapped machine: an empty home, no network at all.
-    onnx_hub.server.shutdown()
+    onnx_hub.server.stop()
     import shutil
 
     shutil.rmtree(repo)

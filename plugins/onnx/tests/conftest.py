@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import shutil
 import socket
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import polyhub
 import pytest
+from polyhub.testing import LoopbackHub, isolated_home
 from polyhub_onnx.demo import HubModel, demo_models, write_hub
 
 DATA = Path(__file__).parent / "data"
@@ -27,72 +23,29 @@ REAL_MANIFEST = DATA / "ONNX_HUB_MANIFEST.json"
 @pytest.fixture(autouse=True)
 def polyhub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private polyhub home per test, and no ONNX/polyhub settings leaking in."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("POLYHUB_HOME", str(home))
-    monkeypatch.setenv("POLYHUB_DISABLE_PROGRESS_BARS", "1")
-    for name in (
-        "POLYHUB_ONNX_HUB",
-        "POLYHUB_ONNX_FILES",
-        "POLYHUB_OFFLINE",
-        "POLYHUB_MIRRORS",
-        "POLYHUB_REQUIRE_HASHES",
-        "XDG_CACHE_HOME",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    yield home
-    polyhub.set_dir(None)
+    with isolated_home(tmp_path / "home", env={"XDG_CACHE_HOME": None}, patch=monkeypatch) as home:
+        yield home
 
 
-@dataclass
 class Server:
-    """A loopback HTTP server over one folder, recording every request path."""
+    """A :class:`polyhub.testing.LoopbackHub` under the names these tests use."""
 
-    root: Path
-    base_url: str = ""
-    requests: list[str] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
-    _thread: threading.Thread | None = None
+    def __init__(self, hub: LoopbackHub) -> None:
+        self.hub = hub
+        self.root = hub.root
+        self.base_url = hub.url
+        self.stop = hub.stop
 
-    def start(self) -> Server:
-        log = self.requests
-
-        class Handler(SimpleHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                log.append(self.path)
-
-        self._server = ThreadingHTTPServer(
-            ("127.0.0.1", 0), partial(Handler, directory=str(self.root))
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}
-        )
-        self._thread.daemon = True
-        self._thread.start()
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            assert self._thread is not None
-            self._thread.join(timeout=5)
-            self._server = None
+    @property
+    def requests(self) -> list[str]:
+        """The path of every request so far, in order."""
+        return self.hub.paths()
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Path], Server]]:
+def serve(serve_directory: Any) -> Callable[[Path], Server]:
     """``serve(folder)`` starts a loopback server for ``folder``; all are stopped after the test."""
-    servers: list[Server] = []
-
-    def start(root: Path) -> Server:
-        server = Server(root).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    return lambda root: Server(serve_directory(root))
 
 
 @pytest.fixture

@@ -72,15 +72,11 @@ class FormatSuite:
         format_samples: Mapping[str, Path],
     ) -> None:
         """S31: each sample is detected as its format, by the API and by the hook with its head."""
-        import polyhub.api
-
         assert format_samples, "S31: format_samples is empty; give one file per format"
         unknown = sorted(set(format_samples) - set(format_capabilities.formats))
         assert not unknown, f"S31: samples for formats {unknown} not in the capabilities"
         for name, path in format_samples.items():
-            detected = assert_calls_cleanly(
-                "S31", polyhub.api.detect_format, Path(path), format_env.plugins
-            )
+            detected = assert_calls_cleanly("S31", format_env.detect_format, Path(path))
             assert detected == name, f"S31: {path} detected as {detected!r}, expected {name!r}"
 
     def test_detects_by_content_not_suffix(
@@ -91,8 +87,6 @@ class FormatSuite:
         tmp_path: Path,
     ) -> None:
         """S32: a sample stored without its suffix (as in the cache's blobs) is still detected."""
-        import polyhub.api
-
         if not format_capabilities.by_content:
             pytest.skip("S32: the formats have no signature (by_content=False)")
         for name, path in format_samples.items():
@@ -103,9 +97,7 @@ class FormatSuite:
                 shutil.copytree(path, blob)
             else:
                 shutil.copyfile(path, blob)
-            detected = assert_calls_cleanly(
-                "S32", polyhub.api.detect_format, blob, format_env.plugins
-            )
+            detected = assert_calls_cleanly("S32", format_env.detect_format, blob)
             assert detected == name, (
                 f"S32: {path.name} copied to a name without suffix is detected as {detected!r}, "
                 f"expected {name!r}: the cache stores files by sha256, so detection must read content"
@@ -120,12 +112,10 @@ class FormatSuite:
         tmp_path: Path,
     ) -> None:
         """S33: the kit's samples of other formats (and garbage) are not detected as this plugin's."""
-        import polyhub.api
-
         if kind in format_capabilities.formats or kind in format_capabilities.also_accepts:
             pytest.skip(f"S33: the plugin's formats are built on {kind!r} (also_accepts)")
         path = build_foreign(kind, tmp_path)
-        detected = assert_calls_cleanly("S33", polyhub.api.detect_format, path, format_env.plugins)
+        detected = assert_calls_cleanly("S33", format_env.detect_format, path)
         assert detected is None, (
             f"S33: the kit's {kind!r} sample {path.name} was detected as {detected!r}"
         )
@@ -134,14 +124,10 @@ class FormatSuite:
         self, format_env: SuiteEnv, foreign_samples: Mapping[str, Path]
     ) -> None:
         """S33: the plugin's own foreign samples (other plugins' files) are rejected."""
-        import polyhub.api
-
         if not foreign_samples:
             pytest.skip("S33: no foreign_samples given (the kit's own table still runs)")
         for label, path in foreign_samples.items():
-            detected = assert_calls_cleanly(
-                "S33", polyhub.api.detect_format, Path(path), format_env.plugins
-            )
+            detected = assert_calls_cleanly("S33", format_env.detect_format, Path(path))
             assert detected is None, (
                 f"S33: foreign sample {label!r} ({path}) detected as {detected!r}"
             )
@@ -155,8 +141,6 @@ class FormatSuite:
         tmp_path: Path,
     ) -> None:
         """S34: a truncated sample gives None or one of the registered formats, never an exception."""
-        import polyhub.api
-
         registered = set(format_env.plugins.formats)
         for name, path in format_samples.items():
             path = Path(path)
@@ -165,9 +149,7 @@ class FormatSuite:
             data = path.read_bytes()
             cut = tmp_path / f"{name}-truncated{path.suffix}"
             cut.write_bytes(data[: len(data) // 2 if keep < 0 else keep])
-            detected = assert_calls_cleanly(
-                "S34", polyhub.api.detect_format, cut, format_env.plugins
-            )
+            detected = assert_calls_cleanly("S34", format_env.detect_format, cut)
             assert detected is None or detected in registered, (
                 f"S34: a truncated {name} sample was detected as unregistered {detected!r}"
             )

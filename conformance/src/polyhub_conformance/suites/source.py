@@ -47,9 +47,8 @@ GARBAGE_PATHS = [
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
-# The suites call polyhub.api.download, the function itself: an early core had a
-# submodule polyhub.download that shadowed the re-export once imported, and
-# the kit must not depend on how the package namespace is assembled.
+# The suites call only the public API (polyhub.download, polyhub.info...) and
+# polyhub.testing: a plugin is judged by what its users can reach.
 
 
 class SourceSuite:
@@ -86,7 +85,6 @@ class SourceSuite:
     ) -> None:
         """S10: ``str()`` of an address, and of a resolved card's address, resolves to the same model."""
         import polyhub
-        import polyhub.api
 
         addr = polyhub.parse_address(sample_address)
         assert addr.scheme == source_capabilities.scheme, (
@@ -113,7 +111,6 @@ class SourceSuite:
     ) -> None:
         """S14: the sample's card names its source and has valid, downloadable assets."""
         import polyhub
-        import polyhub.api
 
         card = assert_calls_cleanly("S14", polyhub.info, sample_address)
         assert card.source == source_capabilities.scheme
@@ -146,12 +143,9 @@ class SourceSuite:
     ) -> None:
         """S11: an address the hub does not serve raises ModelNotFoundError (info and download)."""
         import polyhub
-        import polyhub.api
 
         assert_raises_polyhub(polyhub.ModelNotFoundError, "S11", polyhub.info, unknown_address)
-        assert_raises_polyhub(
-            polyhub.ModelNotFoundError, "S11", polyhub.api.download, unknown_address
-        )
+        assert_raises_polyhub(polyhub.ModelNotFoundError, "S11", polyhub.download, unknown_address)
 
     def test_validate_ignores_foreign_files(self, source_env: SuiteEnv, tmp_path: Path) -> None:
         """S22: polyhub_source_validate returns None for a file that no hub publishes, else Problems."""
@@ -174,7 +168,6 @@ class SourceSuite:
     ) -> None:
         """S13: info, list and help fetch indexes only, never a model's bytes."""
         import polyhub
-        import polyhub.api
 
         card = assert_calls_cleanly("S13", polyhub.info, sample_address)
         if source_capabilities.lists_models:
@@ -195,7 +188,6 @@ class SourceSuite:
     ) -> None:
         """S14: listing the scheme gives well-formed cards, the sample among them."""
         import polyhub
-        import polyhub.api
 
         if not source_capabilities.lists_models:
             pytest.skip("S14: the source does not list models (lists_models=False)")
@@ -215,7 +207,6 @@ class SourceSuite:
     ) -> None:
         """S21: help answers with text for the sample's card."""
         import polyhub
-        import polyhub.api
 
         if not source_capabilities.has_help:
             pytest.skip("S21: the source has no help (has_help=False)")
@@ -232,7 +223,6 @@ class SourceSuite:
     ) -> None:
         """S15: corrupted bytes raise HashMismatchError and leave nothing in the cache."""
         import polyhub
-        import polyhub.api
 
         if not source_capabilities.downloads_assets:
             pytest.skip("S15: code-only cards (downloads_assets=False)")
@@ -244,7 +234,7 @@ class SourceSuite:
             assert any(a.sha256 for a in models), "S15: no model asset has a sha256 to check"
         else:
             # Trust on first use: the first download records the hash...
-            path = assert_calls_cleanly("S15", polyhub.api.download, sample_address)
+            path = assert_calls_cleanly("S15", polyhub.download, sample_address)
             good = file_sha256(path)
         for asset in models:
             tamper(asset)
@@ -253,7 +243,7 @@ class SourceSuite:
         exc = assert_raises_polyhub(
             polyhub.HashMismatchError,
             "S15",
-            polyhub.api.download,
+            polyhub.download,
             sample_address,
             force_reload=not source_capabilities.publishes_hashes,
         )
@@ -275,20 +265,19 @@ class SourceSuite:
     ) -> None:
         """S20: a downloaded asset is verified and a second download makes no request for it."""
         import polyhub
-        import polyhub.api
 
         if not source_capabilities.downloads_assets:
             pytest.skip("S20: code-only cards (downloads_assets=False)")
 
         card = assert_calls_cleanly("S20", polyhub.info, sample_address)
-        first = assert_calls_cleanly("S20", polyhub.api.download, sample_address)
+        first = assert_calls_cleanly("S20", polyhub.download, sample_address)
         digests = {a.sha256 for a in card.assets if a.sha256}
         if digests:
             assert file_sha256(first) in digests, (
                 f"S20: the downloaded file {first} matches no sha256 of the card"
             )
         requested = len(source_env.asset_requests(card.assets))
-        second = assert_calls_cleanly("S20", polyhub.api.download, sample_address)
+        second = assert_calls_cleanly("S20", polyhub.download, sample_address)
         assert second == first, "S20: the second download returned another path"
         again = source_env.asset_requests(card.assets)
         assert len(again) == requested, f"S20: the second download requested {again[requested:]}"
@@ -302,14 +291,11 @@ class SourceSuite:
     ) -> None:
         """S16: after one online fetch, info, list, help, download and load work with no socket."""
         import polyhub
-        import polyhub.api
 
         scheme = source_capabilities.scheme
         downloads = source_capabilities.downloads_assets
         card = assert_calls_cleanly("S16", polyhub.info, sample_address)
-        path = (
-            assert_calls_cleanly("S16", polyhub.api.download, sample_address) if downloads else None
-        )
+        path = assert_calls_cleanly("S16", polyhub.download, sample_address) if downloads else None
         if source_capabilities.lists_models:
             assert_calls_cleanly("S16", polyhub.list_models, scheme)
         if source_capabilities.has_help:
@@ -327,9 +313,7 @@ class SourceSuite:
         with NetworkGuard() as guard:
             offline_card = assert_calls_cleanly("S16", polyhub.info, sample_address)
             offline_path = (
-                assert_calls_cleanly("S16", polyhub.api.download, sample_address)
-                if downloads
-                else None
+                assert_calls_cleanly("S16", polyhub.download, sample_address) if downloads else None
             )
             if source_capabilities.lists_models:
                 assert_calls_cleanly("S16", polyhub.list_models, scheme)
@@ -352,7 +336,6 @@ class SourceSuite:
     ) -> None:
         """S17: offline with an empty cache raises OfflineError naming the cache, and opens no socket."""
         import polyhub
-        import polyhub.api
 
         if not source_capabilities.network:
             pytest.skip("S17: the source reads local files (network=False)")
@@ -368,7 +351,7 @@ class SourceSuite:
                 if not source_capabilities.downloads_assets:
                     pytest.fail("S17: info worked offline with an empty cache", pytrace=False)
                 error = assert_raises_polyhub(
-                    polyhub.OfflineError, "S17", polyhub.api.download, sample_address
+                    polyhub.OfflineError, "S17", polyhub.download, sample_address
                 )
         assert guard.attempts == [], f"S17: sockets were opened while offline: {guard.attempts}"
         assert str(source_env.home.root) in str(error), (
@@ -380,7 +363,6 @@ class SourceSuite:
     ) -> None:
         """S19: an ``@revision`` that does not exist raises RevisionNotFoundError."""
         import polyhub
-        import polyhub.api
 
         if not source_capabilities.revisions:
             pytest.skip("S19: the source has no revisions (revisions=False)")
@@ -396,7 +378,6 @@ class SourceSuite:
     ) -> None:
         """S18: any path gives a card or a PolyhubError, never another exception."""
         import polyhub
-        import polyhub.api
 
         address = f"{source_capabilities.scheme}:{path}"
         try:
