@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 import tarfile
 from pathlib import Path, PurePosixPath
 
@@ -204,15 +202,3 @@ def test_helpers_are_public_names_importable_from_the_package() -> None:
     assert set(names) <= set(polyhub.__all__)
     for name in names:
         assert getattr(polyhub, name).__doc__, name
-
-
-def test_using_a_light_helper_does_not_load_the_heavy_core() -> None:
-    code = (
-        "import sys, polyhub\n"
-        "polyhub.file_sha256(sys.executable); polyhub.parse_bool('1'); polyhub.read_varint(b'\\x01')\n"
-        "polyhub.safe_relpath('a/b')\n"
-        "import json; print(json.dumps(sorted(sys.modules)))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    loaded = set(__import__("json").loads(out.stdout.splitlines()[-1]))
-    assert loaded.isdisjoint({"requests", "urllib3", "pluggy", "yaml", "polyhub.cache"}), loaded
