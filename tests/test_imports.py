@@ -84,3 +84,14 @@ def test_submodules_stay_reachable_as_attributes():
         "assert not hasattr(polyhub, 'no_such_thing')"
     )
     assert "polyhub.api" in loaded
+
+
+def test_the_light_helpers_load_nothing_heavy():
+    # Plugins call these in format detection and listing, which must stay cheap.
+    loaded = _full_modules_after(
+        "import sys, polyhub\n"
+        "polyhub.file_sha256(sys.executable); polyhub.parse_bool('1')\n"
+        "polyhub.read_varint(b'\\x01'); polyhub.safe_relpath('a/b')"
+    )
+    assert {m.split(".")[0] for m in loaded}.isdisjoint(HEAVY), loaded & set(HEAVY)
+    assert "polyhub.cache" not in loaded and "polyhub.plugins" not in loaded

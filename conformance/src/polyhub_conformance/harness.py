@@ -8,7 +8,6 @@ framework, and nothing touches the process until a fixture asks for it.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import socket
@@ -53,11 +52,11 @@ __all__ = [
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """:func:`polyhub.file_sha256`. Imported on first use, as everywhere in this module:
+    pytest loads the kit as a plugin in every session, which should not import polyhub."""
+    from polyhub import file_sha256 as core_file_sha256
+
+    return core_file_sha256(path)
 
 
 # ---------------------------------------------------------------------------

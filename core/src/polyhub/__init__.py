@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on fir
         plan,
         validate,
     )
+    from .archive import extract_tar
+    from .atomic import atomic_folder, atomic_write
     from .config import get_dir, set_dir
     from .context import Context
     from .device import Device, DeviceError, parse_device
@@ -47,11 +49,25 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on fir
         UnsupportedError,
         UntrustedError,
     )
+    from .flags import parse_bool
     from .git import Checkout, repo_id_from_url
+    from .hashing import file_sha256
     from .hookspecs import hookimpl
+    from .lfs import GitLfsPointerError
     from .loading import Plan
+    from .locations import is_local
+    from .logs import framework_output
+    from .paths import UnsafePathError, safe_join, safe_relpath
     from .plugins import PluginRecord
-    from .registry import FormatInfo, RuntimeInfo, SourceInfo
+    from .protobuf import read_varint
+    from .registry import (
+        FormatInfo,
+        FormatRegistry,
+        RuntimeInfo,
+        RuntimeRegistry,
+        SourceInfo,
+        SourceRegistry,
+    )
     from .values import Asset, CodeRef, DemoCase, IOPort, LoadRequest, ModelCard, Problem
 
 # Each public name and the module that defines it. `import polyhub` loads none of
@@ -71,6 +87,9 @@ _EXPORTS: dict[str, str] = {
     "load": "api",
     "plan": "api",
     "validate": "api",
+    "extract_tar": "archive",
+    "atomic_folder": "atomic",
+    "atomic_write": "atomic",
     "Asset": "values",
     "CodeRef": "values",
     "IOPort": "values",
@@ -96,16 +115,28 @@ _EXPORTS: dict[str, str] = {
     "UnsafeArchiveError": "errors",
     "UnsupportedError": "errors",
     "UntrustedError": "errors",
+    "parse_bool": "flags",
     "Checkout": "git",
     "repo_id_from_url": "git",
+    "file_sha256": "hashing",
+    "GitLfsPointerError": "lfs",
+    "is_local": "locations",
+    "framework_output": "logs",
+    "UnsafePathError": "paths",
+    "safe_join": "paths",
+    "safe_relpath": "paths",
+    "read_varint": "protobuf",
     "LoadRequest": "values",
     "Plan": "loading",
     "PluginRecord": "plugins",
     "hookimpl": "hookspecs",
     "make_context": "api",
     "FormatInfo": "registry",
+    "FormatRegistry": "registry",
     "RuntimeInfo": "registry",
+    "RuntimeRegistry": "registry",
     "SourceInfo": "registry",
+    "SourceRegistry": "registry",
     "Problem": "values",
 }
 
@@ -135,6 +166,8 @@ __all__ = [
     "DeviceError",
     "DownloadError",
     "FormatInfo",
+    "FormatRegistry",
+    "GitLfsPointerError",
     "HashMismatchError",
     "IOPort",
     "LoadRequest",
@@ -152,24 +185,37 @@ __all__ = [
     "Problem",
     "RevisionNotFoundError",
     "RuntimeInfo",
+    "RuntimeRegistry",
     "SourceInfo",
+    "SourceRegistry",
     "UnsafeArchiveError",
+    "UnsafePathError",
     "UnsupportedError",
     "UntrustedError",
+    "atomic_folder",
+    "atomic_write",
     "download",
+    "extract_tar",
     "fetch",
+    "file_sha256",
+    "framework_output",
     "get_dir",
     "help",
     "hookimpl",
     "info",
+    "is_local",
     "list_models",
     "list_plugins",
     "load",
     "make_context",
     "parse_address",
+    "parse_bool",
     "parse_device",
     "plan",
+    "read_varint",
     "repo_id_from_url",
+    "safe_join",
+    "safe_relpath",
     "set_dir",
     "validate",
 ]

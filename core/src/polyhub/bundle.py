@@ -24,9 +24,9 @@ import tempfile
 from pathlib import Path
 
 from .atomic import atomic_write
-from .cache import file_sha256
 from .context import Context
 from .errors import HashMismatchError, MetadataError, OfflineError, UnsafeArchiveError
+from .hashing import file_sha256
 from .lockfile import check_code, read, sync
 
 __all__ = ["create", "extract"]

@@ -66,6 +66,7 @@ from .errors import (
     PolyhubWarning,
     UntrustedError,
 )
+from .hashing import file_sha256 as file_sha256  # cache.file_sha256: its former home
 from .locations import is_local
 from .paths import UnsafePathError, safe_join
 from .redact import redact_url
@@ -119,14 +120,6 @@ _SCRATCH_NAME = re.compile(r"[0-9a-f]{64}\.part|[A-Za-z0-9-]+\.[0-9]+\.[0-9a-f]{
 def is_scratch_name(name: str) -> bool:
     """Whether ``name`` is one polyhub gives a temporary or partial file under ``tmp/``."""
     return _SCRATCH_NAME.fullmatch(name) is not None
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def sniff_not_a_file(path: Path) -> str | None:

@@ -456,7 +456,7 @@ def _fleet(args: argparse.Namespace) -> int:
 
 
 def _sha256(files: Sequence[Path]) -> int:
-    from .cache import file_sha256
+    from .hashing import file_sha256
 
     for f in files:
         if f.is_dir():

@@ -13,26 +13,32 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PolyhubError
+from .flags import parse_bool
 
 __all__ = ["Config", "env_flag", "get_dir", "read_config", "set_dir"]
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 _home_override: Path | None = None
 
 
 def env_flag(name: str, default: bool = False) -> bool:
-    """Read a boolean variable: 1/true/yes/on or 0/false/no/off, any case."""
+    """Read a boolean variable: 1/true/yes/on or 0/false/no/off, any case (see :func:`parse_bool`).
+
+    Unset gives ``default``; set but empty (``NAME=``) gives ``False``.
+
+    :raises PolyhubError: the value is none of those words.
+    """
     raw = os.environ.get(name)
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
+    if not raw.strip():
         return False
-    raise PolyhubError(f"{name}={raw!r} is not a boolean: use 1/true/yes/on or 0/false/no/off")
+    try:
+        return parse_bool(raw)
+    except PolyhubError:
+        # The message shows the assignment as the user wrote it.
+        raise PolyhubError(
+            f"{name}={raw!r} is not a boolean: use 1/true/yes/on or 0/false/no/off"
+        ) from None
 
 
 def _env_float(name: str, default: float) -> float:

@@ -32,7 +32,6 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .atomic import atomic_write
 from .config import Config
@@ -316,6 +315,7 @@ def checkout_digest(folder: Path) -> str:
     :func:`polyhub.atomic.atomic_folder` does not count.
     """
     from .atomic import COMPLETE_MARK
+    from .hashing import file_sha256
 
     digest = hashlib.sha256()
     root = Path(folder)
@@ -330,18 +330,10 @@ def checkout_digest(folder: Path) -> str:
             if stat.S_ISLNK(info.st_mode):
                 digest.update(f"{rel}\0link\0{os.readlink(path)}\n".encode())
                 continue
-            with open(path, "rb") as f:
-                content = _sha256_of(f)
+            content = file_sha256(path)
             executable = "x" if info.st_mode & stat.S_IXUSR else "-"
             digest.update(f"{rel}\0{executable}\0{content}\n".encode())
     return digest.hexdigest()
-
-
-def _sha256_of(f: Any) -> str:
-    h = hashlib.sha256()
-    while block := f.read(1 << 20):
-        h.update(block)
-    return h.hexdigest()
 
 
 def is_published(url: str, commit: str, config: Config) -> bool | None:

@@ -44,7 +44,7 @@ def pin(address: str | Address, context: Context, **options: Any) -> Pinned:
 
     :raises polyhub.PolyhubError: whatever resolving or fetching raises.
     """
-    from .cache import file_sha256
+    from .hashing import file_sha256
     from .plugins import default_plugins
 
     plugins = default_plugins()

@@ -269,3 +269,24 @@ def test_a_card_claiming_ckpt_for_a_mindir_file_is_caught(hub_root, h, publish, 
         polyhub.load(
             "mindspore:mindspore/2.10/liar", hub=str(hub_root), device="cpu", trust_repo=True
         )
+
+
+@pytest.mark.parametrize("word", ["0", "false", "No", "off"])
+def test_pretrained_no_in_any_spelling_wants_no_weights(hub_root, h, make_code_repo, word):
+    # ?pretrained=0 reaches the plugin as the int 0 (the address coerces digits):
+    # it once read as "not False", so weights were still wanted.
+    repo = make_code_repo()
+    h.write_card(
+        hub_root,
+        "mindspore/2.10/tiny",
+        card_text(
+            name="TinyDense",
+            assets=[("ckpt", "https://x/t.ckpt", "0" * 64)],
+            repo_link=f"file://{repo}",
+        ),
+    )
+    card = polyhub.info(f"mindspore:mindspore/2.10/tiny?pretrained={word}", hub=str(hub_root))
+    assert card.metadata["pretrained"] is False
+    assert all(a.role == "weights" for a in card.assets)
+    kept = polyhub.info("mindspore:mindspore/2.10/tiny?pretrained=1", hub=str(hub_root))
+    assert kept.metadata["pretrained"] is True

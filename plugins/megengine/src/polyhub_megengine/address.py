@@ -127,7 +127,7 @@ def _git_url(host: str, owner: str, repo: str, protocol: str) -> str:
 
 def _url_repo_id(url: str) -> str:
     # The core's identity, so trust entries written by `polyhub trust` match.
-    from polyhub.git import repo_id_from_url
+    from polyhub import repo_id_from_url  # here: the core's git module is heavy to import
 
     return repo_id_from_url(url)
 

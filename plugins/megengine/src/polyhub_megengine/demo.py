@@ -11,13 +11,12 @@ served address there), and carries ``#sha256=`` so the download is verified.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from polyhub import DemoCase
+from polyhub import DemoCase, file_sha256
 
 __all__ = ["TINY_NET_SOURCE", "build_demo", "git_commit_all"]
 
@@ -110,7 +109,7 @@ def build_demo(directory: Path) -> DemoCase:
     (directory / "weights").mkdir(parents=True, exist_ok=True)
     weights_file = directory / "weights" / "tinynet.pkl"
     megengine.save(weights, str(weights_file))
-    sha256 = hashlib.sha256(weights_file.read_bytes()).hexdigest()
+    sha256 = file_sha256(weights_file)
 
     work = directory / "src" / "models"
     package = "official/vision/classification/tinynet"

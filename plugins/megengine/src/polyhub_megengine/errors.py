@@ -9,8 +9,13 @@ are both, so neither kind of caller misses them. Unlike upstream's
 
 from __future__ import annotations
 
-from polyhub import DownloadError, ModelNotFoundError, PolyhubError, RevisionNotFoundError
-from polyhub.address import AddressError
+from polyhub import (
+    AddressError,
+    DownloadError,
+    ModelNotFoundError,
+    PolyhubError,
+    RevisionNotFoundError,
+)
 
 __all__ = [
     "BranchNotFoundError",

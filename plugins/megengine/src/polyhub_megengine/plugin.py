@@ -15,8 +15,18 @@ from polyhub import FormatInfo, RuntimeInfo, SourceInfo, hookimpl
 from . import detect as _detect
 
 if TYPE_CHECKING:
-    from polyhub import Address, Context, DemoCase, Device, LoadRequest, ModelCard, Problem
-    from polyhub.registry import FormatRegistry, RuntimeRegistry, SourceRegistry
+    from polyhub import (
+        Address,
+        Context,
+        DemoCase,
+        Device,
+        FormatRegistry,
+        LoadRequest,
+        ModelCard,
+        Problem,
+        RuntimeRegistry,
+        SourceRegistry,
+    )
 
 SCHEME = "megengine"
 RUNTIME = "megengine"

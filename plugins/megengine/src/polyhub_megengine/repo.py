@@ -21,6 +21,7 @@ from polyhub import (
     ModelNotFoundError,
     PolyhubWarning,
     RevisionNotFoundError,
+    parse_bool,
 )
 
 from .address import DEFAULT_REPO, RepoSpec, parse_repo, split_address
@@ -172,9 +173,8 @@ def resolve(address: Address, context: Context) -> ModelCard:
 
 
 def _flag(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
+    # A word that is not a clear "yes" filters nothing; any other value by its truth.
+    return parse_bool(value, default=False) if isinstance(value, str) else bool(value)
 
 
 def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:

@@ -50,7 +50,7 @@ log = logging.getLogger("polyhub.megengine")
 
 def available_devices() -> list[Device]:
     """GPUs first (best first), then the CPU."""
-    from polyhub.logs import framework_output
+    from polyhub import framework_output
 
     # The first CUDA probe prints a banner from C++ when there is no driver, and the
     # first tensor made probes again ("failed to load cuda func: ..."): both in here.

@@ -445,7 +445,7 @@ def parse_repo_link(link: str, *, file: str, line: int) -> CodeRef:
         git_url = f"{parts.scheme}://{parts.netloc}{path}"
     else:
         git_url = "file://" + path
-    from polyhub.git import repo_id_from_url  # the core's git module is heavy to import
+    from polyhub import repo_id_from_url  # here: the core's git module is heavy to import
 
     try:
         repo_id = repo_id_from_url(git_url)

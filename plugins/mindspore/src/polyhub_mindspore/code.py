@@ -17,8 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from polyhub import MetadataError, ModelCard, RevisionNotFoundError, UnsupportedError
-from polyhub.context import Context
+from polyhub import Context, MetadataError, ModelCard, RevisionNotFoundError, UnsupportedError
 from polyhub.isolation import RepoImporter
 
 from .uid import UnsafeUidError, check_segment

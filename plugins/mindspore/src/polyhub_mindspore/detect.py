@@ -18,37 +18,24 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from polyhub import MetadataError, read_varint
+
 __all__ = ["detect_format"]
 
 _VERSION = re.compile(rb"^\d+(\.\d+){0,3}$")
 _PARAM_NAME = re.compile(rb"^[\x20-\x7e]{1,1024}$")
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int] | None:
-    value = shift = 0
-    while pos < len(data) and shift < 64:
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos += 1
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-    return None
-
-
 def _field(data: bytes, pos: int) -> tuple[int, int, int, int] | None:
     """(field number, wire type, payload start, payload length) of a length-delimited field."""
-    key = _varint(data, pos)
-    if key is None:
+    try:
+        tag, pos = read_varint(data, pos)
+        number, wire = tag >> 3, tag & 7
+        if wire != 2:
+            return number, wire, pos, 0
+        size, start = read_varint(data, pos)
+    except MetadataError:  # a truncated or over-long varint: not this format
         return None
-    tag, pos = key
-    number, wire = tag >> 3, tag & 7
-    if wire != 2:
-        return number, wire, pos, 0
-    length = _varint(data, pos)
-    if length is None:
-        return None
-    size, start = length
     return number, wire, start, size
 
 

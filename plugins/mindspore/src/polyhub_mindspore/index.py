@@ -29,8 +29,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from polyhub import Address, Asset, CodeRef, Context, MetadataError, ModelCard, PolyhubWarning
-from polyhub.atomic import atomic_write
+from polyhub import (
+    Address,
+    Asset,
+    CodeRef,
+    Context,
+    MetadataError,
+    ModelCard,
+    PolyhubWarning,
+    atomic_write,
+)
 
 from .hub import Hub
 from .uid import Uid, uid_from_relpath

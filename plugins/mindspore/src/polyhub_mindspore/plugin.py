@@ -15,8 +15,19 @@ from polyhub import FormatInfo, RuntimeInfo, SourceInfo, hookimpl
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from polyhub import Address, Asset, Context, DemoCase, Device, LoadRequest, ModelCard, Problem
-    from polyhub.registry import FormatRegistry, RuntimeRegistry, SourceRegistry
+    from polyhub import (
+        Address,
+        Asset,
+        Context,
+        DemoCase,
+        Device,
+        FormatRegistry,
+        LoadRequest,
+        ModelCard,
+        Problem,
+        RuntimeRegistry,
+        SourceRegistry,
+    )
 
 SCHEME = "mindspore"
 

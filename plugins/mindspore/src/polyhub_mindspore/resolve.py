@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from polyhub import Address, Context, DownloadError, ModelCard, ModelNotFoundError
+from polyhub import Address, Context, DownloadError, ModelCard, ModelNotFoundError, parse_bool
 
 from .card import build_card, read_card
 from .hub import Hub
@@ -170,6 +170,5 @@ def _twin_reader(hub: Hub) -> Any:
 
 
 def _is_false(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("0", "false", "no", "off")
-    return value is False
+    # Anything that is not a clear "no" keeps the weights (the default).
+    return not parse_bool(value, default=True)

@@ -26,7 +26,7 @@ from polyhub import DownloadError, ModelNotFoundError, PolyhubError
 
 from .reference import Reference
 
-__all__ = ["MANIFEST_TYPES", "RegistryClient", "sha256_file"]
+__all__ = ["MANIFEST_TYPES", "RegistryClient"]
 
 log = logging.getLogger("polyhub.oci")
 
@@ -38,14 +38,6 @@ _CHUNK = 1 << 20
 # Seconds to wait for a connection or for the next bytes; a registry that
 # stops answering mid-blob is given up on instead of hanging a node.
 TIMEOUT = float(os.environ.get("POLYHUB_OCI_TIMEOUT", "30"))
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_CHUNK):
-            h.update(block)
-    return h.hexdigest()
 
 
 class _Session(requests.Session):

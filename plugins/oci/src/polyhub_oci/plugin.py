@@ -14,8 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from polyhub import Address, Context, ModelCard
-    from polyhub.registry import SourceRegistry
+    from polyhub import Address, Context, ModelCard, SourceRegistry
 
 SCHEME = "oci"
 

@@ -31,6 +31,9 @@ from polyhub import (
     OfflineError,
     PolyhubError,
     RevisionNotFoundError,
+    atomic_write,
+    file_sha256,
+    parse_bool,
 )
 
 from . import modelpack as mp
@@ -55,7 +58,8 @@ def client_for(ref: Reference) -> RegistryClient:
 
 
 def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+    # Only a clear "yes" turns pushing on; an unknown word leaves it off.
+    return parse_bool(os.environ.get(name, ""), default=False)
 
 
 # -- push ---------------------------------------------------------------------
@@ -92,7 +96,7 @@ def push(card: ModelCard, files: Mapping[str, Path], target: str, context: Conte
             checkout = context.checkout(code.url, code.revision)
             blob = Path(scratch) / "code.tar"
             blob.write_bytes(mp.code_tar(Path(checkout.path)))
-            digest = "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest()
+            digest = "sha256:" + file_sha256(blob)
             sent += client.upload_blob(blob, digest, blob.stat().st_size)
             revision = checkout.commit
             layers.append(
@@ -144,8 +148,6 @@ def _tag_file(context: Context, ref: Reference) -> Path:
 
 
 def _remember(context: Context, ref: Reference, digest: str, body: bytes) -> None:
-    from polyhub.atomic import atomic_write
-
     atomic_write(_oci_dir(context) / "manifests" / digest.replace(":", "-"), body)
     if not ref.digest:
         atomic_write(_tag_file(context, ref), dumps({"reference": str(ref), "digest": digest}))
@@ -219,8 +221,6 @@ def _parse(address: Address) -> Reference:
 
 def _config_bytes(context: Context, ref: Reference, digest: str) -> bytes:
     """The config blob: metadata, kept with the manifests (not among model blobs), verified."""
-    from polyhub.atomic import atomic_write
-
     path = _oci_dir(context) / "configs" / digest.replace(":", "-")
     try:
         body = path.read_bytes()
@@ -277,7 +277,7 @@ def _seed_code(card: ModelCard, ref: Reference, context: Context) -> ModelCard:
     source would decide) or the registry repository is: the card names the
     original repository when that one is trusted, else ``REGISTRY/REPO``.
     """
-    from polyhub.archive import extract_tar
+    from polyhub import extract_tar
     from polyhub.git import _repo_key  # the cache layout of checkouts by commit
 
     code = card.code

@@ -21,28 +21,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO
 
+from polyhub import read_varint  # the core's, still importable from here as before
+
 __all__ = ["is_onnx_model", "read_varint"]
 
 # field number -> wire type (0 varint, 2 length-delimited)
 _MODEL_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2}
 _MAX_IR_VERSION = 64  # today's is 12; leaves room without accepting random varints
-
-
-def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
-    """Decode a protobuf varint at ``pos``; return (value, next position).
-
-    :raises ValueError: truncated, or longer than 10 bytes.
-    """
-    value = shift = 0
-    for i in range(10):
-        if pos + i >= len(buf):
-            raise ValueError("truncated varint")
-        byte = buf[pos + i]
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos + i + 1
-        shift += 7
-    raise ValueError("varint longer than 10 bytes")
 
 
 def _read_varint_file(f: BinaryIO) -> int:

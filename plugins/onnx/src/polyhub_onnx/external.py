@@ -27,9 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from polyhub import MetadataError, UnsafeArchiveError
-
-from .detect import read_varint
+from polyhub import MetadataError, UnsafeArchiveError, UnsafePathError, read_varint, safe_relpath
 
 __all__ = ["ExternalRef", "check_external_data", "external_refs"]
 
@@ -154,16 +152,10 @@ def external_refs(path: Path) -> list[ExternalRef]:
 
 
 def _escape_reason(location: str) -> str | None:
-    if not location:
-        return "is empty"
-    if "\x00" in location:
-        return "contains a NUL character"
-    if "\\" in location:
-        return "contains a backslash"
-    if location.startswith("/") or (len(location) > 1 and location[1] == ":"):
-        return "is absolute"
-    if ".." in location.split("/"):
-        return "climbs out with '..'"
+    try:
+        safe_relpath(location)
+    except UnsafePathError as exc:
+        return exc.reason
     return None
 
 

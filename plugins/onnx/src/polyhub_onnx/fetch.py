@@ -29,12 +29,18 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from polyhub import Asset, DownloadError, HashMismatchError, MetadataError
-from polyhub.atomic import atomic_folder
-from polyhub.cache import file_sha256
-from polyhub.lfs import GitLfsPointerError
-from polyhub.locations import is_local
-from polyhub.paths import UnsafePathError, safe_relpath
+from polyhub import (
+    Asset,
+    DownloadError,
+    GitLfsPointerError,
+    HashMismatchError,
+    MetadataError,
+    UnsafePathError,
+    atomic_folder,
+    file_sha256,
+    is_local,
+    safe_relpath,
+)
 
 from .external import external_refs
 from .hubs import FILES_ENV, HF_FILES

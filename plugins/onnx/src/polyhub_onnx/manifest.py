@@ -22,7 +22,6 @@ whole file when it cannot be parsed, else of the one entry that holds them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -32,7 +31,7 @@ from types import MappingProxyType
 from typing import Any, TypeGuard
 from urllib.parse import unquote
 
-from polyhub import IOPort, MetadataError, Problem
+from polyhub import IOPort, MetadataError, Problem, UnsafePathError, file_sha256, safe_relpath
 
 __all__ = [
     "BrokenEntry",
@@ -45,7 +44,6 @@ __all__ = [
 ]
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-_DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Nearly every real path matches this; checking it first keeps parsing the
 # 184-entry manifest well under a millisecond per hundred entries.
@@ -198,12 +196,19 @@ def check_relative_path(value: object) -> str | None:
     for candidate in dict.fromkeys((value, unquote(value), unquote(unquote(value)))):
         if _CONTROL.search(candidate):
             return f"{_short(value)} contains a NUL or control character"
-        if "\\" in candidate:
-            return f"{_short(value)} contains a backslash"
-        if candidate.startswith("/") or _DRIVE.match(candidate):
-            return f"{_short(value)} is absolute; it must be relative to the hub"
+        # The core's rule first (what every plugin refuses), then the manifest's own,
+        # stricter one: a hub path is written in one canonical spelling.
+        try:
+            safe_relpath(candidate)
+        except UnsafePathError as exc:
+            if exc.reason == "contains a backslash":
+                return f"{_short(value)} contains a backslash"
+            if exc.reason == "is absolute":
+                return f"{_short(value)} is absolute; it must be relative to the hub"
+            if exc.reason != "is empty":  # a blank segment is named below
+                return f"{_short(value)} has a '..' or '.' segment; it must stay inside the hub"
         parts = candidate.split("/")
-        if any(p in ("..", ".") for p in parts):
+        if "." in parts:
             return f"{_short(value)} has a '..' or '.' segment; it must stay inside the hub"
         if any(not p for p in parts):
             return f"{_short(value)} has an empty segment"
@@ -454,18 +459,14 @@ def _local_file_problem(path: Path, sha: str | None, size: int | None) -> str | 
         return None  # the hub may host files elsewhere; absence is not an error here
     with open(path, "rb") as f:
         head = f.read(len(_LFS_POINTER))
-        if head == _LFS_POINTER:
-            pointer = (head + f.read(1024)).decode("ascii", "replace")
-            oid = re.search(r"^oid sha256:([0-9a-f]{64})$", pointer, re.M)
-            got = re.search(r"^size (\d+)$", pointer, re.M)
-            actual_sha = oid[1] if oid else None
-            actual_size = int(got[1]) if got else None
-        else:
-            f.seek(0)
-            digest = hashlib.sha256()
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-            actual_sha, actual_size = digest.hexdigest(), path.stat().st_size
+        pointer = (head + f.read(1024)).decode("ascii", "replace") if head == _LFS_POINTER else None
+    if pointer is not None:
+        oid = re.search(r"^oid sha256:([0-9a-f]{64})$", pointer, re.M)
+        got = re.search(r"^size (\d+)$", pointer, re.M)
+        actual_sha = oid[1] if oid else None
+        actual_size = int(got[1]) if got else None
+    else:
+        actual_sha, actual_size = file_sha256(path), path.stat().st_size
     if size is not None and actual_size != size:
         return f"{path.name} has {actual_size} bytes, the manifest says {size}"
     if sha is not None and actual_sha != sha:

@@ -16,8 +16,19 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from polyhub import Address, Asset, Context, DemoCase, Device, LoadRequest, ModelCard, Problem
-    from polyhub.registry import FormatRegistry, RuntimeRegistry, SourceRegistry
+    from polyhub import (
+        Address,
+        Asset,
+        Context,
+        DemoCase,
+        Device,
+        FormatRegistry,
+        LoadRequest,
+        ModelCard,
+        Problem,
+        RuntimeRegistry,
+        SourceRegistry,
+    )
 
 SCHEME = "onnx"
 FORMAT = "onnx"

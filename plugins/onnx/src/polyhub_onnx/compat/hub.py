@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import polyhub
 from polyhub import Address
-from polyhub.api import download as _download
+from polyhub import download as _download
 
 from ..hubs import MEDIA_HOST, RAW_HOST, parse_hub
 
