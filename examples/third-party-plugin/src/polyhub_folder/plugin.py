@@ -20,9 +20,11 @@ from polyhub import (
     ModelNotFoundError,
     RuntimeInfo,
     SourceInfo,
+    UnsafePathError,
     UnsupportedError,
     hookimpl,
     parse_address,
+    safe_relpath,
 )
 
 SCHEME = "folder"
@@ -70,14 +72,11 @@ def _entries(hub: Path) -> list[dict[str, Any]]:
 
 
 def _card(hub: Path, entry: dict[str, Any]) -> ModelCard:
-    rel = entry["file"]
-    if rel.startswith("/") or ".." in Path(rel).parts:
-        raise MetadataError(
-            "the file must stay inside the folder",
-            file=str(hub / "index.yaml"),
-            entry=entry["name"],
-            field="file",
-        )
+    try:  # the path comes from the hub: it must stay inside the folder
+        rel = str(safe_relpath(entry["file"]))
+    except UnsafePathError as exc:
+        where = {"file": str(hub / "index.yaml"), "entry": entry["name"], "field": "file"}
+        raise MetadataError(str(exc), **where) from None
     return ModelCard(
         address=parse_address(f"{SCHEME}:{entry['name']}"),
         name=entry["name"],
