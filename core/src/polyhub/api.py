@@ -368,7 +368,7 @@ def download(
         blob = _fetch(card, archive, context)
         return context.extract(
             blob,
-            key=archive.sha256 or blob.name,
+            key=archive.sha256 or blob.resolve().name,  # the blob's sha256, not its file name
             max_bytes=None if archive.size is None else max(archive.size * 64, 1 << 30),
         )
     models = card.assets_with_role("model")
