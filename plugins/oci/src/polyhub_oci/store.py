@@ -1,7 +1,8 @@
 """What the ``oci`` plugin does: push, resolve, list, and serve blobs to the cache.
 
-Manifests are cached under ``<home>/oci/`` (by digest, immutable; tags map
-to the digest they last had) so ``info`` and loads of a pushed or bundled
+Manifests are cached in the plugin's folder of the home, ``<home>/plugins/oci/``
+(``Context.storage``; by digest, immutable; tags map to the digest they last
+had) so ``info`` and loads of a pushed or bundled
 model work offline. Blobs go through the core's verified cache: the plugin
 only writes bytes to a temporary file that the core hashes.
 """
@@ -139,7 +140,7 @@ def push(card: ModelCard, files: Mapping[str, Path], target: str, context: Conte
 
 
 def _oci_dir(context: Context) -> Path:
-    return context.cache.root / "oci"
+    return context.storage("oci")
 
 
 def _tag_file(context: Context, ref: Reference) -> Path:
