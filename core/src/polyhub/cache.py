@@ -283,6 +283,13 @@ class Cache:
             return blob
         return link
 
+    def unnamed(self, path: Path) -> Path:
+        """The blob a path of :meth:`named` links to; any other path as it is."""
+        names = self.root / "names" / "sha256"
+        if path.is_symlink() and path.parent.parent.parent == names:
+            return self.blob_path(path.parent.name)
+        return path
+
     def _stat_path(self, sha256: str) -> Path:
         return self.root / "stat" / "sha256" / sha256[:2] / f"{sha256}.json"
 
