@@ -50,7 +50,7 @@ def test_a_wrong_prefix_is_refused_and_nothing_is_cached(hub_root, h, publish, p
 
 
 def test_a_right_prefix_loads_from_a_file_that_keeps_its_name(
-    hub_root, h, publish, tiny, polyhub_env
+    hub_root, h, publish, tiny, polyhub_env, monkeypatch
 ):
     # MindSpore opens only files named *.mindir: the cache's path is the asset's own name.
     url, sha = publish("mindir", name="tiny_net-1234.mindir")
@@ -67,6 +67,13 @@ def test_a_right_prefix_loads_from_a_file_that_keeps_its_name(
 
     x = np.ones((2, 4), dtype=np.float32)
     assert done.model(mindspore.Tensor(x)).asnumpy().shape[0] == 2
+    # A lock file pins the whole sha256 and keeps the prefix the card published.
+    from polyhub.lockfile import create
+
+    monkeypatch.setenv("POLYHUB_MINDSPORE_HUB", str(hub_root))
+    lock = create(["mindspore:mindspore/2.5/tiny_good_prefix"], polyhub.make_context())
+    (locked,) = lock.models[0].assets
+    assert locked["sha256"] == sha and locked["sha256_prefix"] == sha[:8]
     # The plugin keeps no links or indexes of its own outside its storage folder.
     assert not (polyhub_env / "mindspore").exists()
     assert not (polyhub_env / "index" / "mindspore").exists()
@@ -110,3 +117,16 @@ def test_real_mindcv_cards_keep_their_prefix(realdata: Path):
                 found += 1
                 assert a.sha256 is None and len(a.sha256_prefix) >= 8
     assert found >= 100
+
+
+def test_a_file_name_mindspore_would_refuse_is_named_in_the_error(hub_root, h, publish):
+    # As the real legacy card mass_v1.0_gigaword.md (file-format ckpt, a .tar.gz link):
+    # MindSpore opens a graph only by its suffix, and the cache keeps the card's name.
+    url, sha = publish("mindir", name="tiny_graph.bin")
+    h.write_card(
+        hub_root,
+        "mindspore/2.5/tiny_misnamed",
+        card_text(name="TinyDense", assets=[("mindir", url, sha)]),
+    )
+    with pytest.raises(polyhub.MetadataError, match=r"\*\.mindir; the asset 'tiny_graph\.bin'"):
+        polyhub.load("mindspore:mindspore/2.5/tiny_misnamed", hub=str(hub_root), device="cpu")

@@ -128,8 +128,9 @@ def _file(request: LoadRequest, suffix: str) -> str:
     path = Path(request.path)
     if path.suffix != suffix:
         name = request.asset.name if request.asset is not None else path.name
+        # The card named it otherwise, or a read-only cache could not give it its name.
         raise MetadataError(
-            f"MindSpore reads only files named *{suffix}, and this asset is {name!r}",
+            f"MindSpore reads only files named *{suffix}; the asset {name!r} is at {path}",
             file=request.card.file or str(request.card.address),
             field="asset",
         )
