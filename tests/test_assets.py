@@ -177,6 +177,10 @@ def test_cache_rm_and_prune_drop_the_names(home: Path, hub) -> None:
     assert done.returncode == 0, done.stderr
     assert not path.is_symlink() and not path.parent.exists()
     path = context().fetch(asset)
+    stray = path.parent / ".4242.0badf00d.lnk"  # a process killed while naming the blob
+    os.symlink(os.readlink(path), stray)
+    Cache(read_config()).prune()
+    assert not stray.is_symlink() and path.read_bytes() == data
     os.chmod(path.resolve(), 0o644)
     path.resolve().unlink()  # gone behind the cache's back: prune drops the dangling name
     Cache(read_config()).prune()

@@ -1034,5 +1034,9 @@ class Cache:
                         link.unlink()
         names = self.root / "names" / "sha256"
         for folder in names.glob("*/*") if names.exists() else ():
+            # A link being made by a process killed before it renamed it (named()).
+            for left in folder.glob(".*.lnk"):
+                with contextlib.suppress(OSError):
+                    left.unlink()
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty
