@@ -38,3 +38,34 @@ def test_push_list_and_load_write_only_core_folders_and_plugin_storage(
             assert len(rel) > 2 and rel[1] in names, path
         else:
             assert rel[0] in CORE_OWNED, path
+
+
+def test_a_bundle_of_an_older_polyhub_merges_its_oci_manifests_into_storage(
+    registry: Registry, onnx_hub: Hub, tmp_path: Path, monkeypatch
+) -> None:
+    import tarfile
+
+    from polyhub.cli import main
+
+    address = f"oci:{registry.host}/layout/old:v1"
+    push("onnx:tiny-mlp?opset=17", f"oci://{registry.host}/layout/old:v1")
+    lock = tmp_path / "polyhub.lock"
+    assert main(["lock", address, "-o", str(lock)]) == 0
+    bundle = tmp_path / "new.tar"
+    assert main(["bundle", str(lock), "-o", str(bundle)]) == 0
+    # The same bundle as polyhub wrote it before plugin storage: manifests under oci/.
+    old = tmp_path / "old.tar"
+    with tarfile.open(bundle) as src, tarfile.open(old, "w") as dst:
+        names = src.getnames()
+        assert any(n.startswith("plugins/oci/manifests/") for n in names)
+        for member in src.getmembers():
+            data = src.extractfile(member) if member.isfile() else None
+            if member.name.startswith("plugins/oci"):
+                member.name = member.name.removeprefix("plugins/")
+            dst.addfile(member, data)
+    polyhub.set_dir(tmp_path / "airgap")
+    monkeypatch.setenv("POLYHUB_OFFLINE", "1")
+    assert main(["unbundle", str(old)]) == 0
+    assert list((tmp_path / "airgap" / "plugins" / "oci" / "manifests").iterdir())
+    assert not (tmp_path / "airgap" / "oci").exists()
+    assert polyhub.info(address).assets
