@@ -69,3 +69,18 @@ def test_a_bundle_of_an_older_polyhub_merges_its_oci_manifests_into_storage(
     assert list((tmp_path / "airgap" / "plugins" / "oci" / "manifests").iterdir())
     assert not (tmp_path / "airgap" / "oci").exists()
     assert polyhub.info(address).assets
+
+
+def test_a_home_of_an_older_polyhub_keeps_answering_offline(
+    registry: Registry, onnx_hub: Hub, polyhub_home: Path, monkeypatch
+) -> None:
+    address = f"oci:{registry.host}/layout/upgraded:v1"
+    push("onnx:tiny-mlp?opset=17", f"oci://{registry.host}/layout/upgraded:v1")
+    card = polyhub.info(address)
+    # The home as an older polyhub left it: the manifests under <home>/oci/.
+    (polyhub_home / "plugins" / "oci").rename(polyhub_home / "oci")
+    (polyhub_home / "plugins").rmdir()
+    monkeypatch.setenv("POLYHUB_OFFLINE", "1")
+    assert polyhub.info(address).assets == card.assets
+    assert not (polyhub_home / "oci").exists()
+    assert list((polyhub_home / "plugins" / "oci" / "tags").iterdir())
