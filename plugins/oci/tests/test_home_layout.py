@@ -84,3 +84,19 @@ def test_a_home_of_an_older_polyhub_keeps_answering_offline(
     assert polyhub.info(address).assets == card.assets
     assert not (polyhub_home / "oci").exists()
     assert list((polyhub_home / "plugins" / "oci" / "tags").iterdir())
+
+
+def test_a_pushed_card_keeps_the_prefix_its_hub_published(
+    registry: Registry, mindspore_hub: tuple[Path, Path]
+) -> None:
+    hub, _ = mindspore_hub
+    card_file = next(hub.rglob("tiny_ckpt.md"))
+    text = card_file.read_text(encoding="utf-8")
+    full = polyhub.info(f"mindspore:mindspore/2.10/tiny_ckpt?hub={hub}").assets[0].sha256
+    assert full is not None
+    card_file.write_text(text.replace(full, full[:8]), encoding="utf-8")
+    address = f"mindspore:mindspore/2.10/tiny_ckpt?hub={hub}"
+    assert polyhub.info(address).assets[0].sha256_prefix == full[:8]
+    push(address, f"oci://{registry.host}/layout/prefixed:v1")
+    (asset,) = polyhub.info(f"oci:{registry.host}/layout/prefixed:v1").assets
+    assert asset.sha256 == full and asset.sha256_prefix == full[:8]
