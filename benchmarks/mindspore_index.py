@@ -100,7 +100,7 @@ def main() -> None:
     home = os.environ["POLYHUB_HOME"]
     for _ in range(args.runs * 2):
         first.append(_child(FIRST_CALL, str(args.tree)))
-        floor.append(_child(READ_FLOOR, str(Path(home) / "index" / "mindspore")))
+        floor.append(_child(READ_FLOOR, str(Path(home) / "plugins" / "mindspore" / "index")))
     f, r = statistics.median(first) * 1000, statistics.median(floor) * 1000
     print(f"new process: read the stored index's bytes (baseline) {r:8.1f} ms")
     print(

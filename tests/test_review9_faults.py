@@ -185,7 +185,8 @@ def test_mindspore_lists_from_a_home_where_its_index_cannot_be_stored(
     (hub / card.name).write_bytes(card.read_bytes())
     monkeypatch.setenv("POLYHUB_MINDSPORE_HUB", str(tmp_path / "hub"))
     home.mkdir(parents=True)
-    (home / "index").write_text("a file where the index folder belongs")
+    # The card index lives in the plugin's storage folder, <home>/plugins/mindspore/.
+    (home / "plugins").write_text("a file where the plugins' folder belongs")
     import polyhub
 
     with pytest.warns(polyhub.PolyhubWarning, match="cannot store the card index"):

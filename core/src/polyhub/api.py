@@ -344,6 +344,9 @@ def download(
 ) -> Path:
     """Download (and verify) a model's file into the cache and return its path.
 
+    The path is the cache's read-only blob, named by its sha256 (a model with
+    external data: the model file in a folder beside its data files).
+
     With ``with_test_data=True``, also fetch the card's ``test-data`` archive,
     extract it safely and return the extracted folder instead.
     """
@@ -368,7 +371,7 @@ def download(
         blob = _fetch(card, archive, context)
         return context.extract(
             blob,
-            key=archive.sha256 or blob.name,
+            key=archive.sha256 or blob.resolve().name,  # the blob's sha256, not its file name
             max_bytes=None if archive.size is None else max(archive.size * 64, 1 << 30),
         )
     models = card.assets_with_role("model")
@@ -381,7 +384,9 @@ def download(
         asset = plan_load(card, device_, default_plugins(), probe=False).asset or models[0]
     except UnsupportedError:
         asset = models[0]  # downloading needs no runtime
-    return _fetch(card, asset, context)
+    # The blob itself, named by its sha256, as download always returned (loads get
+    # the asset's own file name, a link to it).
+    return context.cache.unnamed(_fetch(card, asset, context))
 
 
 def list_plugins() -> list[PluginRecord]:

@@ -5,7 +5,7 @@ from the cache what an offline load of each locked model reads::
 
     polyhub.lock                          the lock file itself
     blobs/sha256/<ab>/<sha256>            every locked asset
-    index/, urls/, oci/                   hub indexes, first-seen hashes, OCI manifests
+    index/, urls/, plugins/oci/           hub indexes, first-seen hashes, OCI manifests
     git/refs/, git/checkouts/<repo>/<c>   branch resolutions and the checkouts they name
 
 ``polyhub unbundle models.tar`` extracts it safely (no links, nothing outside
@@ -33,7 +33,9 @@ __all__ = ["create", "extract"]
 
 LOCK_NAME = "polyhub.lock"
 # Small metadata folders of the home that resolution reads offline.
-_INDEX_DIRS = ("index", "urls", "oci", "git/refs")
+_INDEX_DIRS = ("index", "urls", "plugins/oci", "git/refs")
+# Where an older polyhub kept what is now under plugins/: merged to the new place.
+_MOVED = {"oci": ("plugins", "oci")}
 _MARKER = ".polyhub-complete"  # written by extract_tar
 
 
@@ -132,7 +134,10 @@ def extract(bundle: Path, context: Context, *, lock_output: Path | None = None) 
         locked = {f"blobs/sha256/{sha256[:2]}/{sha256}" for sha256 in lock.blobs()}
         for path in members:
             rel = path.relative_to(root)
-            if rel.parts[0] not in ("blobs", "index", "urls", "oci", "git"):
+            if rel.parts[0] not in ("blobs", "index", "urls", "oci", "git") and rel.parts[:2] != (
+                "plugins",
+                "oci",
+            ):
                 raise UnsafeArchiveError(f"{bundle}: unexpected member {rel}")
             if rel.parts[0] == "blobs" and rel.as_posix() not in locked:
                 raise UnsafeArchiveError(f"{bundle}: the blob {rel} is not in its lock file")
@@ -149,6 +154,8 @@ def extract(bundle: Path, context: Context, *, lock_output: Path | None = None) 
             check_code(model, folder, where=f"{bundle}:{LOCK_NAME}")
         for path in members:
             rel = path.relative_to(root)
+            if rel.parts[0] in _MOVED:
+                rel = Path(*_MOVED[rel.parts[0]], *rel.parts[1:])
             dest = home / rel
             if rel.parts[:2] == ("git", "checkouts"):
                 continue  # whole folders, below

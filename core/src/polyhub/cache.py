@@ -12,6 +12,9 @@ Layout::
     <home>/extracted/<key>/                archives extracted safely
     <home>/git/                            bare repos and checkouts by commit
     <home>/views/<scheme>/<path>           human-readable links to blobs
+    <home>/names/sha256/<ab>/<abcdef...>/<file name>  a link to the blob under the
+                                           asset's own file name (what a load gets)
+    <home>/plugins/<name>/                 what a plugin keeps for itself (Context.storage)
 
 A blob appears at its final path only after its sha256 was checked, through
 a temporary file in the same filesystem and an atomic rename. Correctness
@@ -27,6 +30,12 @@ What the cache guarantees about a blob it returns (integrity at rest):
   it is caught on the next use; the blob is then re-hashed, and used only if
   the hash still matches, else fetched again (offline: ``HashMismatchError``);
 - with ``verify=True`` or ``POLYHUB_VERIFY=1`` it is re-hashed on every use.
+
+A blob is returned under its asset's file name (``model.onnx``, ``net.ckpt``:
+some frameworks refuse a file by its suffix) as a link in a folder named by the
+blob's sha256: that folder only ever holds names of those bytes, so the link
+cannot be re-pointed by another model that uses the same file name, and every
+check above applies to the blob it resolves to.
 
 What it does not guarantee without ``verify``: a change that keeps the size
 and restores the mtime (``os.utime``, ``touch -d``), or a bit rot below the
@@ -48,11 +57,12 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -68,7 +78,7 @@ from .errors import (
 )
 from .hashing import file_sha256 as file_sha256  # cache.file_sha256: its former home
 from .locations import is_local
-from .paths import UnsafePathError, safe_join
+from .paths import UnsafePathError, safe_join, safe_relpath
 from .redact import redact_url
 
 if TYPE_CHECKING:
@@ -239,6 +249,47 @@ class Cache:
     def blob_path(self, sha256: str) -> Path:
         return self.root / "blobs" / "sha256" / sha256[:2] / sha256
 
+    def _names_dir(self, sha256: str) -> Path:
+        return self.root / "names" / "sha256" / sha256[:2] / sha256
+
+    def named(self, blob: Path, sha256: str, name: str | None) -> Path:
+        """``blob`` under the file name ``name`` (its last segment): a link in a folder of its sha256.
+
+        Returns ``blob`` itself when ``name`` is empty or not a plain file name
+        (``..``, a NUL, a backslash: nothing from metadata may name a path), or when
+        the link cannot be made (a read-only cache without it).
+        """
+        base = PurePosixPath(name or "").name
+        try:
+            safe_relpath(base)
+        except UnsafePathError:
+            return blob
+        if base == blob.name or len(base.encode()) > 255:
+            return blob
+        folder = self._names_dir(sha256)
+        link = folder / base
+        target = os.path.relpath(blob, folder)
+        tmp = folder / f".{os.getpid()}.{os.urandom(4).hex()}.lnk"
+        try:
+            if link.is_symlink() and os.readlink(link) == target:
+                return link
+            folder.mkdir(parents=True, exist_ok=True)
+            os.symlink(target, tmp)
+            os.replace(tmp, link)  # atomic: a reader sees no link or the right one
+        except OSError as exc:  # a read-only cache, a filesystem without links
+            log.debug("could not name %s %s: %s", blob, base, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            return blob
+        return link
+
+    def unnamed(self, path: Path) -> Path:
+        """The blob a path of :meth:`named` links to; any other path as it is."""
+        names = self.root / "names" / "sha256"
+        if path.is_symlink() and path.parent.parent.parent == names:
+            return self.blob_path(path.parent.name)
+        return path
+
     def _stat_path(self, sha256: str) -> Path:
         return self.root / "stat" / "sha256" / sha256[:2] / f"{sha256}.json"
 
@@ -377,9 +428,16 @@ class Cache:
         view: str | None = None,
         original_url: str | None = None,
         accept: Callable[[Path], str | None] | None = None,
+        name: str | None = None,
+        sha256_prefix: str | None = None,
     ) -> Path:
         """Return the cached, verified path of ``url``, downloading it if needed.
 
+        :param name: the file name the path returned has (see :meth:`named`); ``None``:
+            the blob itself, named by its sha256.
+        :param sha256_prefix: for a URL without ``sha256``: the first hex digits its
+            sha256 must have (lower case); the hash computed while streaming is
+            checked before anything is published or recorded.
         :param accept: for a URL without ``sha256``: called on the downloaded file
             before its first-seen sha256 is recorded; returns why the file is not
             what was asked for (e.g. the format hooks do not recognise it), or
@@ -391,9 +449,16 @@ class Cache:
         """
         original_url = original_url or url
         if sha256 is None:
-            return self._fetch_unhashed(
-                url, size=size, view=view, original_url=original_url, accept=accept
+            blob = self._fetch_unhashed(
+                url,
+                size=size,
+                view=view,
+                original_url=original_url,
+                accept=accept,
+                name=name,
+                prefix=sha256_prefix.lower() if sha256_prefix else None,
             )
+            return self.named(blob, blob.name, name)
         sha256 = sha256.lower()
         blob = self.blob_path(sha256)
         problem = (
@@ -403,13 +468,13 @@ class Cache:
         )
         if problem is None:
             self._link_view(view, blob)
-            return blob
+            return self.named(blob, sha256, name)
         if self.config.offline and not is_local(url):
             raise self._unusable_offline(original_url, sha256, blob, problem)
         with self.lock(sha256, what=original_url):
             if not self.config.force_reload and self._problem(blob, sha256, size) is None:
                 self._link_view(view, blob)
-                return blob
+                return self.named(blob, sha256, name)
             if not self._from_tier(url, blob, sha256=sha256, size=size):
                 self._download_verified(
                     url, blob, sha256=sha256, size=size, original_url=original_url
@@ -417,7 +482,7 @@ class Cache:
                 if self.tier is not None:
                     self.tier.stored(url, sha256, blob.stat().st_size, blob)
         self._link_view(view, blob)
-        return blob
+        return self.named(blob, sha256, name)
 
     def _stream(
         self, url: str, mine: Path, *, size: int | None, resumable: bool, name: str
@@ -603,12 +668,18 @@ class Cache:
         view: str | None,
         original_url: str,
         accept: Callable[[Path], str | None] | None,
+        name: str | None = None,
+        prefix: str | None = None,
     ) -> Path:
         """Trust on first use: record the sha256 of a URL that publishes none, enforce it later.
 
         The first-seen sha256 is recorded only for a file that passes ``accept`` (the
         format hooks) and does not look like an error response (a Git LFS pointer,
         an HTML page). :meth:`forget` drops a record (``polyhub cache forget``).
+
+        With a ``prefix`` (what the hub publishes of the sha256), the downloaded
+        bytes must hash to it before anything is published or recorded, and a
+        record that contradicts it (the hub's file changed) is replaced.
         """
         if self.config.require_hashes:
             raise UntrustedError(
@@ -617,6 +688,16 @@ class Cache:
             )
         record_path = self.first_seen_path(original_url)
         record = self._read_record(record_path)
+        if record and prefix and not record["sha256"].startswith(prefix):
+            if self.config.offline and not is_local(url):
+                raise HashMismatchError(
+                    url=original_url,
+                    expected=f"{prefix}…",
+                    actual=record["sha256"],
+                    what=f"{name or original_url} (the cached copy; offline, so it cannot "
+                    "be fetched again)",
+                )
+            record = None  # the hub published another file since: learn it again
         if record and not self.config.force_reload:
             blob = self.blob_path(record["sha256"])
             problem = self._problem(blob, record["sha256"], record.get("size"))
@@ -635,6 +716,13 @@ class Cache:
                 got: Downloaded = self._stream(
                     url, mine, size=size, resumable=False, name=Path(url).name
                 )
+                if prefix and not got.sha256.startswith(prefix):
+                    raise HashMismatchError(
+                        url=original_url,
+                        expected=f"{prefix}…",
+                        actual=got.sha256,
+                        what=f"{name or Path(url).name} ({original_url})",
+                    )
                 if record and record["sha256"] != got.sha256:
                     raise HashMismatchError(
                         url=original_url,
@@ -887,6 +975,7 @@ class Cache:
                     blob.path.unlink()
                     with contextlib.suppress(FileNotFoundError):
                         self._stat_path(blob.sha256).unlink()
+                    shutil.rmtree(self._names_dir(blob.sha256), ignore_errors=True)
                     removed.append(blob.path)
             self._drop_dangling_views()
         except OSError as exc:
@@ -936,8 +1025,18 @@ class Cache:
         return found
 
     def _drop_dangling_views(self) -> None:
-        view_root = self.root / "views"
-        if view_root.exists():
-            for link in view_root.rglob("*"):
-                if link.is_symlink() and not link.exists():
-                    link.unlink()
+        """Remove views and names whose blob is gone (and the emptied folders of names)."""
+        for top in ("views", "names"):
+            root = self.root / top
+            if root.exists():
+                for link in root.rglob("*"):
+                    if link.is_symlink() and not link.exists():
+                        link.unlink()
+        names = self.root / "names" / "sha256"
+        for folder in names.glob("*/*") if names.exists() else ():
+            # A link being made by a process killed before it renamed it (named()).
+            for left in folder.glob(".*.lnk"):
+                with contextlib.suppress(OSError):
+                    left.unlink()
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty

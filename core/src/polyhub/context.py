@@ -13,8 +13,9 @@ values and the services, and the hook contract can name it.
 
 from __future__ import annotations
 
+import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
     from .values import Asset, ModelCard
 
 __all__ = ["Context"]
+
+
+# A registered name that is also a plain folder name (never ``..``, a slash...).
+_STORAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 
 
 def _no_devices(runtime: str) -> list[Device]:
@@ -48,6 +53,8 @@ class Context:
     :param detect: names a file's format by content (the format hooks), or ``None``.
     :param devices: the devices a runtime can use here (the runtime's own hook).
     :param tier: another store of blobs asked before a hub (the blob hooks).
+    :param runtimes: the registered runtime names (with the schemes, the names
+        :meth:`storage` accepts).
     """
 
     def __init__(
@@ -59,6 +66,7 @@ class Context:
         detect: Callable[[Path], str | None] | None = None,
         devices: Callable[[str], list[Device]] | None = None,
         tier: BlobTier | None = None,
+        runtimes: Collection[str] = (),
     ) -> None:
         from .cache import Cache
 
@@ -69,6 +77,7 @@ class Context:
         self._detect = detect
         self._devices = devices or _no_devices
         self._tier = tier
+        self._runtimes = frozenset(runtimes)
         self.cache = Cache(config)
         self.cache.tier = tier
 
@@ -81,6 +90,7 @@ class Context:
             detect=self._detect,
             devices=self._devices,
             tier=self._tier,
+            runtimes=self._runtimes,
         )
 
     # -- configuration ------------------------------------------------------
@@ -118,11 +128,19 @@ class Context:
     def fetch(self, asset: Asset, *, card: ModelCard | None = None) -> Path:
         """Download ``asset`` into the cache (verified against its sha256) and return its path.
 
+        The path ends in the asset's own file name (the last segment of ``asset.name``,
+        e.g. ``alexnet.ckpt``): a read-only link, in a folder named by the sha256, to
+        the verified blob. A name that is not a plain file name gets the blob's own.
+
         A cached, verified blob is returned without any request. With no sha256
         the first-seen hash is recorded and enforced on later downloads, but only
         once the file passes format detection (the ``polyhub_format_detect`` hooks
         name the asset's declared format), so an error page or a Git LFS pointer
         served the first time is never pinned. ``polyhub cache forget`` drops it.
+        With ``asset.sha256_prefix`` the bytes must also hash to that prefix.
+
+        :raises polyhub.HashMismatchError: the bytes fail the sha256 or its prefix;
+            nothing is published.
         """
         view = None
         if card is not None:
@@ -135,6 +153,8 @@ class Context:
             view=view,
             original_url=asset.url,
             accept=lambda path: self._format_problem(path, asset.format),
+            name=asset.name,
+            sha256_prefix=asset.sha256_prefix,
         )
 
     def _format_problem(self, path: Path, declared: str | None) -> str | None:
@@ -197,6 +217,33 @@ class Context:
         from .archive import extract_tar
 
         return extract_tar(archive, self.cache.extract_dir(key), max_bytes=max_bytes)
+
+    def storage(self, name: str) -> Path:
+        """The folder where the plugin serving scheme or runtime ``name`` keeps its own data.
+
+        ``<home>/plugins/<name>/``, created on demand. Nothing but the core writes
+        anywhere else in the polyhub home, so ``polyhub cache ls`` shows each
+        plugin's folder and ``polyhub cache prune --older-than`` removes one nobody
+        used for that long: keep only what can be made again (indexes, manifests).
+
+        :raises polyhub.UnsupportedError: ``name`` is no registered scheme or runtime.
+        :raises polyhub.DownloadError: the home cannot be written (names the folder).
+        """
+        if (
+            name not in self._sources and name not in self._runtimes
+        ) or not _STORAGE_NAME.fullmatch(name):
+            known = sorted({*self._sources, *self._runtimes})
+            raise UnsupportedError(
+                f"no storage for {name!r}: it is no registered source scheme or runtime "
+                f"(registered: {', '.join(known) or 'none'})"
+            )
+        folder = self.config.home / "plugins" / name
+        self.cache.ensure()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self.cache.write_error(exc, folder) from exc
+        return folder
 
     # -- code ---------------------------------------------------------------
 

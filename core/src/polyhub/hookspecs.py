@@ -173,11 +173,15 @@ def polyhub_source_fetch(card: ModelCard, asset: Asset, context: Context) -> Pat
     content-addressed cache; implement it only for transports the core lacks.
 
     :param card: the model's card.
-    :param asset: the asset of the card to bring in (its url, sha256 and size).
-    :param context: core services; ``context.fetch(asset)`` is the verified download.
+    :param asset: the asset of the card to bring in (its url, sha256 or
+        sha256_prefix, and size).
+    :param context: core services; ``context.fetch(asset)`` is the verified download
+        (it checks ``asset.sha256_prefix`` too) and returns a path that ends in the
+        asset's own file name.
     :returns: the local path, or ``None`` to let the core's default download it.
         Stops at the first non-``None`` result.
-    :raises polyhub.HashMismatchError: the bytes do not match ``asset.sha256``.
+    :raises polyhub.HashMismatchError: the bytes do not match ``asset.sha256`` (or
+        ``asset.sha256_prefix``).
     :raises polyhub.DownloadError: the download failed after retries.
     :raises polyhub.OfflineError: offline, and the asset is not cached.
 

@@ -113,6 +113,9 @@ def _locked(address: str, context: Context) -> LockedModel:
             "size": a.size,
             "format": a.format,
             "role": a.role,
+            # What the hub publishes of the hash, when only a prefix: a later hub
+            # that publishes another prefix is refused like any other change.
+            **({"sha256_prefix": a.sha256_prefix} if a.sha256_prefix else {}),
         }
         for a in card.assets
     )
@@ -164,6 +167,7 @@ def read(path: str | Path) -> LockFile:
                 not isinstance(a, dict)
                 or not isinstance(a.get("sha256"), str)
                 or not isinstance(a.get("size"), int)
+                or not isinstance(a.get("sha256_prefix", ""), str)
             ):
                 raise MetadataError(
                     "every asset needs sha256 and size", file=where, entry=entry, field="assets"
@@ -241,6 +245,17 @@ def apply_lock(card: ModelCard, lock: LockFile, context: Context, *, address: st
                     f"{address}: the asset {asset.name!r} has {field} {have!r}, "
                     f"the lock file {lock.path} says {want[field]!r}"
                 )
+        prefix = asset.sha256_prefix
+        locked_prefix = want.get("sha256_prefix")
+        if prefix is not None and (
+            (locked_prefix is not None and locked_prefix != prefix)
+            or not str(want["sha256"]).startswith(prefix)
+        ):
+            raise LockMismatchError(
+                f"{address}: the asset {asset.name!r} has sha256_prefix {prefix!r}, "
+                f"the lock file {lock.path} says sha256 {want['sha256']!r}"
+                + (f" (prefix {locked_prefix!r})" if locked_prefix else "")
+            )
         # A hub that publishes no hash gets the locked one enforced.
         assets.append(replace(asset, sha256=want["sha256"], size=want["size"]))
     missing = set(locked) - {a.name for a in card.assets}

@@ -207,6 +207,7 @@ class Plugins:
             detect=self.detect_format,
             devices=self.runtime_devices,
             tier=tier,
+            runtimes=[name for name in self.runtimes],
         )
         tier.context = context
         return context

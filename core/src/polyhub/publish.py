@@ -54,9 +54,13 @@ def pin(address: str | Address, context: Context, **options: Any) -> Pinned:
     for asset in card.assets:
         path = plugins.fetch(card, asset, context)
         if asset.sha256 is None or asset.size is None:
+            # A blob of the cache is named by the sha256 it was verified to have while
+            # it streamed in: no need to read gigabytes again.
+            blob = context.cache.unnamed(path)
+            cached = blob.parent.parent == context.cache.root / "blobs" / "sha256"
             asset = replace(
                 asset,
-                sha256=asset.sha256 or file_sha256(path),
+                sha256=asset.sha256 or (blob.name if cached else file_sha256(path)),
                 size=asset.size if asset.size is not None else path.stat().st_size,
             )
         files[str(asset.sha256)] = path

@@ -26,7 +26,8 @@ from pathlib import Path
 __all__ = ["PRUNABLE", "Item", "Usage", "parse_age", "remove_item", "scan"]
 
 # Kinds that are rebuilt from the hubs on the next use, so prune may remove them.
-PRUNABLE = ("blob", "checkout", "repo", "extracted")
+# "storage" is a plugin's folder (Context.storage): what a plugin keeps is rebuilt too.
+PRUNABLE = ("blob", "checkout", "repo", "extracted", "storage")
 
 
 @dataclass(frozen=True)
@@ -135,10 +136,14 @@ def _candidates(home: Path) -> Iterator[tuple[str, Path, str]]:
         elif name == "tmp":
             for path in _children(top):
                 yield "temporary", path, path.name
-        elif name in ("index", "urls", "locks", "views", "stat"):
+        elif name in ("index", "urls", "locks", "views", "stat", "names"):
             yield name, top, name
+        elif name == "plugins":
+            for folder in _children(top):
+                yield "storage", folder, f"plugins/{folder.name}"
         elif top.is_dir():
-            # Folders a plugin keeps for itself (e.g. mindspore/ for its links).
+            # A folder polyhub does not write (an older version's plugin folder, e.g.
+            # mindspore/links): shown and counted, never pruned.
             yield "plugin", top, name
         else:
             yield "file", top, name

@@ -13,6 +13,7 @@ model bytes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,8 +22,13 @@ from typing import Any
 
 from .address import Address
 from .device import Device
+from .errors import MetadataError
 
 __all__ = ["Asset", "CodeRef", "DemoCase", "IOPort", "LoadRequest", "ModelCard", "Problem"]
+
+
+# What a hub may publish in place of a full sha256 (MindSpore cards: 8 digits).
+_PREFIX = re.compile(r"[0-9a-f]{1,63}")
 
 
 def _frozen_mapping(obj: object, name: str) -> None:
@@ -39,6 +45,11 @@ class Asset:
     :ivar format: the format name the hub declares (``onnx``, ``ckpt``, ...), or ``None``.
     :ivar name: a relative, human-readable file name used for the cache's per-source view.
     :ivar role: ``model`` (loadable by a runtime) or ``test-data``, ``weights``, ...
+    :ivar sha256_prefix: the first hex digits of the sha256 (1 to 63, lower-case), for
+        hubs that publish only those; the download is refused unless its sha256 starts
+        with them. ``None`` when the hub publishes no prefix.
+    :raises polyhub.MetadataError: ``sha256_prefix`` is not 1 to 63 hex digits, or
+        contradicts ``sha256`` (the card parser names its file and field).
     """
 
     url: str
@@ -47,12 +58,28 @@ class Asset:
     format: str | None = None
     name: str = ""
     role: str = "model"
+    sha256_prefix: str | None = None
 
     def __post_init__(self) -> None:
         if self.sha256 is not None:
             object.__setattr__(self, "sha256", self.sha256.strip().lower())
         if not self.name:
             object.__setattr__(self, "name", self.url.rstrip("/").rsplit("/", 1)[-1] or "asset")
+        if self.sha256_prefix is not None:
+            prefix = str(self.sha256_prefix).strip().lower()
+            if not _PREFIX.fullmatch(prefix):
+                raise MetadataError(
+                    f"{str(self.sha256_prefix)[:80]!r} is not a sha256 prefix of 1 to 63 "
+                    f"hexadecimal digits (asset {self.name})",
+                    field="sha256_prefix",
+                )
+            if self.sha256 is not None and not self.sha256.startswith(prefix):
+                raise MetadataError(
+                    f"the sha256 {self.sha256} of {self.name} does not start with its "
+                    f"sha256_prefix {prefix}",
+                    field="sha256_prefix",
+                )
+            object.__setattr__(self, "sha256_prefix", prefix)
 
 
 @dataclass(frozen=True)
@@ -143,6 +170,7 @@ class ModelCard:
                     "format": a.format,
                     "name": a.name,
                     "role": a.role,
+                    "sha256_prefix": a.sha256_prefix,
                 }
                 for a in self.assets
             ],

@@ -47,7 +47,7 @@ def test_list_real_tree_with_filters(realdata: Path):
     # Listing downloaded nothing and built one index file.
     home = Path(polyhub.get_dir())
     assert not (home / "blobs").exists()
-    assert len(list((home / "index" / "mindspore").glob("*.marshal"))) == 1
+    assert len(list((home / "plugins" / "mindspore" / "index").glob("*.marshal"))) == 1
 
 
 def test_unknown_filter_is_a_type_error(realdata: Path):
@@ -117,7 +117,7 @@ def test_a_damaged_stored_index_is_rebuilt(realdata: Path, polyhub_env: Path) ->
     from polyhub_mindspore import index
 
     first = polyhub.list_models("mindspore", hub=str(realdata), model="alexnet")
-    stored = list((polyhub_env / "index" / "mindspore").glob("*.marshal"))
+    stored = list((polyhub_env / "plugins" / "mindspore" / "index").glob("*.marshal"))
     assert len(stored) == 1
     for damage in (b"", b"\x00garbage", stored[0].read_bytes()[:1000]):
         stored[0].write_bytes(damage)

@@ -507,9 +507,10 @@ def _asset(entry: Any, index: int, raw: RawCard) -> Asset:
             field=f"{where}.{key}",
         )
     sha = _text(value)
+    prefix = None
     if sha is not None and _SHA256_PREFIX.match(sha):
-        # Not a full digest: the core cannot verify it, the fetch hook checks the prefix.
-        sha = None
+        # Not a full digest: the core checks the downloaded bytes' sha256 against it.
+        sha, prefix = None, sha
     if sha is not None and not _SHA256.match(sha):
         raise MetadataError(
             f"asset-sha256 {sha[:80]!r} is not 64 hexadecimal digits",
@@ -517,7 +518,12 @@ def _asset(entry: Any, index: int, raw: RawCard) -> Asset:
             line=line,
             field=f"{where}.asset-sha256",
         )
-    return Asset(url=link, sha256=sha, format=fmt, name=basename, role="model")
+    try:
+        return Asset(
+            url=link, sha256=sha, format=fmt, name=basename, role="model", sha256_prefix=prefix
+        )
+    except MetadataError as exc:  # the values' own checks, named in the card
+        raise MetadataError(str(exc), file=raw.file, line=line, field=f"{where}.{key}") from None
 
 
 def _plain(value: Any) -> Any:

@@ -3,7 +3,8 @@
 Building reads every card of the tree (a few thousand markdown files), so it
 is done once per hub commit (git hubs) or per tree fingerprint (local
 folders: names, sizes and mtimes) and stored under
-``<polyhub home>/index/mindspore/``, written through a temporary file and an
+the plugin's own folder of the polyhub home (``<home>/plugins/mindspore/index/``,
+``Context.storage``), written through a temporary file and an
 atomic rename. Listing after that reads that file only, which is also what
 makes ``list_models`` work offline. Broken cards are kept in the index with
 their error, so ``polyhub list`` can say how many were skipped and why.
@@ -34,6 +35,7 @@ from polyhub import (
     Asset,
     CodeRef,
     Context,
+    DownloadError,
     MetadataError,
     ModelCard,
     PolyhubWarning,
@@ -56,7 +58,8 @@ __all__ = [
 
 # 2: asset-sha256 read as text (a card's 64 zeros were the int 0, i.e. no hash, in 1).
 # 3: marshal rows instead of JSON objects; metadata kept as JSON bytes.
-FORMAT_VERSION = 3
+# 4: each asset keeps the sha256 prefix its card publishes.
+FORMAT_VERSION = 4
 # The fields of an entry, in the order of a stored row.
 _ROW = (
     "uid",
@@ -104,7 +107,7 @@ def _entry(card: ModelCard, uid: Uid) -> dict[str, Any]:
         "tags": list(card.tags),
         "publisher": card.publisher,
         "license": card.license,
-        "assets": [[a.url, a.sha256, a.format, a.name] for a in card.assets],
+        "assets": [[a.url, a.sha256, a.format, a.name, a.sha256_prefix] for a in card.assets],
         "code": None
         if code is None
         else [code.url, code.revision, code.subdir, code.entry, code.kind, code.repo_id],
@@ -195,9 +198,17 @@ def _to_card(
             [
                 _make(
                     Asset,
-                    {"url": u, "sha256": s, "size": None, "format": f, "name": n, "role": "model"},
+                    {
+                        "url": u,
+                        "sha256": s,
+                        "size": None,
+                        "format": f,
+                        "name": n,
+                        "role": "model",
+                        "sha256_prefix": p,
+                    },
                 )
-                for u, s, f, n in assets
+                for u, s, f, n, p in assets
             ]
         ),
         "code": None
@@ -255,7 +266,11 @@ def index_path(hub: Hub, context: Context) -> Path:
     if hub.spec.kind == "local":
         key += "#" + hub.signature()
     name = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return Path(context.config.home) / "index" / "mindspore" / f"{name}.marshal"
+    try:
+        folder = context.storage("mindspore")
+    except DownloadError:  # a read-only home: the index is built, not stored (load_index)
+        folder = Path(context.config.home) / "plugins" / "mindspore"
+    return folder / "index" / f"{name}.marshal"
 
 
 def _to_rows(entries: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:

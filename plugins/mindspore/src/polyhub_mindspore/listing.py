@@ -1,4 +1,4 @@
-"""Listing a hub's models, help text, and the hash prefixes some cards publish.
+"""Listing a hub's models, and their help text.
 
 ``list_models("mindspore", ...)`` reads the hub's index (built once per hub
 revision, see :mod:`.index`) and never runs repository code or downloads a
@@ -8,16 +8,15 @@ weight. Help is the card's own prose (its Usage section), read statically.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from polyhub import Asset, Context, ModelCard
+from polyhub import Context, ModelCard
 
 from .hub import open_hub, parse_hub
 from .index import cards_of, filter_indices, load_index
 
-__all__ = ["declared_prefix", "help_text", "list_cards"]
+__all__ = ["help_text", "list_cards"]
 
 log = logging.getLogger("polyhub.mindspore")
 
@@ -62,28 +61,3 @@ def help_text(card: ModelCard, context: Context) -> str:
     body = split_body(text) if text else ""
     head = f"{card.metadata.get('model-name') or card.name}: {card.summary}".strip()
     return f"{head}\n\n{body}".strip() if body else head
-
-
-_HEX = re.compile(r"^[0-9a-fA-F]{8,63}$")
-
-
-def declared_prefix(card: ModelCard, asset: Asset) -> str | None:
-    """The short sha256 a card gives for ``asset`` (mindcv cards publish 8 digits), if any."""
-    if asset.sha256 is not None:
-        return None
-    from .card import unbracket
-
-    entries = card.metadata.get("asset")
-    if isinstance(entries, dict):
-        entries = [entries]
-    if not isinstance(entries, list):
-        return None
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            continue
-        if unbracket(str(entry.get("asset-link") or "")) != asset.url:
-            continue
-        value = str(entry.get("asset-sha256") or entry.get("asset_sha256") or "").strip()
-        if _HEX.match(value):
-            return value
-    return None

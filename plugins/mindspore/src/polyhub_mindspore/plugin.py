@@ -6,7 +6,6 @@ inside the hooks that load a model, so listing plugins or models stays fast.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
 
     from polyhub import (
         Address,
-        Asset,
         Context,
         DemoCase,
         Device,
@@ -125,28 +123,6 @@ def polyhub_source_help(card: ModelCard, context: Context) -> str | None:
     from .listing import help_text
 
     return help_text(card, context)
-
-
-@hookimpl
-def polyhub_source_fetch(card: ModelCard, asset: Asset, context: Context) -> Path | None:
-    from .listing import declared_prefix
-
-    prefix = declared_prefix(card, asset)
-    if prefix is None:
-        return None  # a full sha256 or none: the core's verified fetch does it all
-    path = context.fetch(asset, card=card)
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    actual = digest.hexdigest()
-    if not actual.startswith(prefix.lower()):
-        from polyhub import HashMismatchError
-
-        raise HashMismatchError(
-            url=asset.url, expected=prefix.lower() + "…", actual=actual, what=asset.name
-        )
-    return path
 
 
 @hookimpl

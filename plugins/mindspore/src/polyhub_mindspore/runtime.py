@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import logging
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -124,34 +122,19 @@ def check_version(card_version: str | None) -> str | None:
     )
 
 
-def suffixed(path: Path, suffix: str, home: Path) -> Path:
-    """``path`` itself when it ends in ``suffix``, else a link to it that does.
-
-    MindSpore refuses a checkpoint not named ``*.ckpt`` and a MindIR not named
-    ``*.mindir``, while the core's cache names blobs by their sha256. The link
-    lives in the plugin's own folder of the polyhub home, named after the
-    (content-addressed) blob, so it always points at verified bytes.
-    """
-    if path.suffix == suffix:
-        return path
-    links = home / "mindspore" / "links"
-    link = links / f"{path.name}{suffix}"
-    if link.exists() and link.resolve() == path.resolve():
-        return link
-    links.mkdir(parents=True, exist_ok=True)
-    tmp = links / f".{link.name}.{os.getpid()}.tmp"
-    tmp.unlink(missing_ok=True)
-    try:
-        os.symlink(path.resolve(), tmp)
-    except OSError:  # no symlinks on this filesystem: a copy does the same job
-        shutil.copyfile(path, tmp)
-    os.replace(tmp, link)
-    return link
-
-
-def _file(request: LoadRequest, context: Context, suffix: str) -> str:
+def _file(request: LoadRequest, suffix: str) -> str:
+    """The asset's path: the core keeps its file name, which MindSpore checks (``*.ckpt``)."""
     assert request.path is not None
-    return str(suffixed(Path(request.path), suffix, Path(context.config.home)))
+    path = Path(request.path)
+    if path.suffix != suffix:
+        name = request.asset.name if request.asset is not None else path.name
+        # The card named it otherwise, or a read-only cache could not give it its name.
+        raise MetadataError(
+            f"MindSpore reads only files named *{suffix}; the asset {name!r} is at {path}",
+            file=request.card.file or str(request.card.address),
+            field="asset",
+        )
+    return str(path)
 
 
 def _broken(request: LoadRequest, what: str, exc: Exception) -> MetadataError:
@@ -180,7 +163,7 @@ def _load_ckpt(request: LoadRequest, context: Context) -> Any:
     args, kwargs = _split_options(request.options)
     net = create_network(request.card, context, args, kwargs)
     try:
-        params = mindspore.load_checkpoint(_file(request, context, ".ckpt"))
+        params = mindspore.load_checkpoint(_file(request, ".ckpt"))
     except (RuntimeError, ValueError, TypeError) as exc:
         raise _broken(request, "CKPT", exc) from None
     not_loaded = mindspore.load_param_into_net(net, params)
@@ -204,7 +187,7 @@ def _load_mindir(request: LoadRequest, context: Context) -> Any:
             + " are not used"
         )
     try:
-        graph = mindspore.load(_file(request, context, ".mindir"))
+        graph = mindspore.load(_file(request, ".mindir"))
     except (RuntimeError, ValueError, TypeError) as exc:
         raise _broken(request, "MindIR", exc) from None
     return nn.GraphCell(graph)

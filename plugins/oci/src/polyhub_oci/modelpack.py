@@ -249,17 +249,22 @@ def card_from_artifact(
         }
         # Keep the pushed card's names and formats for the layers it described.
         by_sha = {a.get("sha256"): a for a in pushed.get("assets") or [] if isinstance(a, dict)}
-        assets = [
-            Asset(
-                url=a.url,
-                sha256=a.sha256,
-                size=a.size,
-                format=(by_sha.get(a.sha256) or {}).get("format") or a.format,
-                name=(by_sha.get(a.sha256) or {}).get("name") or a.name,
-                role=(by_sha.get(a.sha256) or {}).get("role") or a.role,
-            )
-            for a in assets
-        ]
+        try:
+            assets = [
+                Asset(
+                    url=a.url,
+                    sha256=a.sha256,
+                    size=a.size,
+                    format=(by_sha.get(a.sha256) or {}).get("format") or a.format,
+                    name=(by_sha.get(a.sha256) or {}).get("name") or a.name,
+                    role=(by_sha.get(a.sha256) or {}).get("role") or a.role,
+                    # What the original hub published of the hash, kept for lock files.
+                    sha256_prefix=(by_sha.get(a.sha256) or {}).get("sha256_prefix"),
+                )
+                for a in assets
+            ]
+        except MetadataError as exc:  # a prefix the layer's digest contradicts
+            raise MetadataError(str(exc), file=where, field="config.polyhub.card.assets") from None
     else:
         descriptor = (config or {}).get("descriptor") or {} if isinstance(config, dict) else {}
         fields = {

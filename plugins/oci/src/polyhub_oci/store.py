@@ -1,7 +1,8 @@
 """What the ``oci`` plugin does: push, resolve, list, and serve blobs to the cache.
 
-Manifests are cached under ``<home>/oci/`` (by digest, immutable; tags map
-to the digest they last had) so ``info`` and loads of a pushed or bundled
+Manifests are cached in the plugin's folder of the home, ``<home>/plugins/oci/``
+(``Context.storage``; by digest, immutable; tags map to the digest they last
+had) so ``info`` and loads of a pushed or bundled
 model work offline. Blobs go through the core's verified cache: the plugin
 only writes bytes to a temporary file that the core hashes.
 """
@@ -139,7 +140,37 @@ def push(card: ModelCard, files: Mapping[str, Path], target: str, context: Conte
 
 
 def _oci_dir(context: Context) -> Path:
-    return context.cache.root / "oci"
+    folder = context.storage("oci")
+    legacy = context.cache.root / "oci"
+    if legacy.is_dir():
+        _adopt_legacy(legacy, folder)
+    return folder
+
+
+def _adopt_legacy(legacy: Path, folder: Path) -> None:
+    """Move the manifests an older polyhub kept in ``<home>/oci/`` into the plugin's storage.
+
+    A home filled (or unbundled) before plugin storage still answers offline. Each
+    folder (or, when the new place has entries already, each file not there yet)
+    moves by one rename, so a reader finds an entry in one place or the other.
+    """
+    import shutil
+
+    for part in ("manifests", "tags", "configs"):
+        old = legacy / part
+        if not old.is_dir():
+            continue
+        new = folder / part
+        try:
+            os.rename(old, new)  # replaces an empty folder
+        except OSError:  # the new place has entries already: they are newer, keep them
+            for item in old.iterdir():
+                with contextlib.suppress(OSError):
+                    if not (new / item.name).exists():
+                        os.rename(item, new / item.name)
+            shutil.rmtree(old, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        legacy.rmdir()
 
 
 def _tag_file(context: Context, ref: Reference) -> Path:

@@ -134,7 +134,7 @@ def _from_tarball(
     # Same key and bound as polyhub.download(with_test_data=True): one extraction serves both.
     folder = context.extract(
         blob,
-        key=archive.sha256 or blob.name,
+        key=archive.sha256 or blob.resolve().name,
         max_bytes=None if archive.size is None else max(archive.size * 64, 1 << 30),
     )
     found = []
@@ -190,7 +190,12 @@ def _from_beside(
             ) from exc
     name = posixpath.basename(asset.name) or "model.onnx"
     key = "onnx-external:" + ",".join(
-        [f"{name}={model.name}", *(f"{loc}={data[loc].name}" for loc in locations)]
+        # The blobs' own names (their sha256), not the names the cache shows them by:
+        # the folder is keyed by content.
+        [
+            f"{name}={model.resolve().name}",
+            *(f"{loc}={data[loc].resolve().name}" for loc in locations),
+        ]
     )
     folder = _assemble(context.cache.extract_dir(key), {name: model, **data})
     return folder / name
@@ -209,7 +214,7 @@ def _assemble(dest: Path, files: dict[str, Path]) -> Path:
             target = tmp.joinpath(*PurePosixPath(relative).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.link(blob, target)
+                os.link(blob.resolve(), target)  # the blob, not the link naming it
             except OSError:
                 shutil.copyfile(blob, target)
 

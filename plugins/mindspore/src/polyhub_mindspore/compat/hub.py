@@ -211,11 +211,9 @@ def _current_weights(name: str, source: str = "gitee", force_reload: bool = Fals
     _check_bool(force_reload, "force_reload")
     import mindspore  # type: ignore[import-untyped]
 
-    from ..runtime import suffixed
-
     with _home():
         path = _ckpt_path(name, _weights_source(source), force_reload)
-        return mindspore.load_checkpoint(str(suffixed(path, ".ckpt", polyhub.get_dir())))
+        return mindspore.load_checkpoint(str(path))
 
 
 def _legacy_weights(
@@ -223,8 +221,6 @@ def _legacy_weights(
 ) -> None:
     _check_bool(force_reload, "force_reload")
     import mindspore
-
-    from ..runtime import suffixed
 
     if not isinstance(network, mindspore.nn.Cell):
         raise HubTypeError(
@@ -235,7 +231,7 @@ def _legacy_weights(
         raise HubTypeError("load_weights(network, handle): the card handle is missing")
     with _home():
         path = _ckpt_path(handle, _weights_source(source), force_reload)
-        params = mindspore.load_checkpoint(str(suffixed(path, ".ckpt", polyhub.get_dir())))
+        params = mindspore.load_checkpoint(str(path))
         mindspore.load_param_into_net(network, params)
 
 
