@@ -21,7 +21,7 @@ from .device import Device, parse_device
 from .errors import MetadataError, PolyhubError, UnsupportedError
 from .loading import Plan, plan_load
 from .plugins import PluginRecord, Plugins, default_plugins
-from .values import Asset, LoadRequest, ModelCard, Problem
+from .values import Asset, ImportedCode, LoadRequest, ModelCard, Problem
 
 __all__ = [
     "download",
@@ -223,6 +223,19 @@ class Loaded:
     path: Path | None
 
 
+def _code_for(card: ModelCard, fmt: str, runtime: str, context: Context) -> ImportedCode | None:
+    """The card's code, imported, when the runtime needs it for ``fmt`` (else nothing is fetched).
+
+    The core, not the plugin, checks it out and checks trust: a runtime is never
+    handed code from a repository that is not trusted.
+    """
+    if card.code is None or fmt not in default_plugins().runtimes[runtime].code_formats:
+        return None
+    return context.import_code(
+        card.code, scheme=card.source, purpose=f"build {card.address} with its code"
+    )
+
+
 def load(
     address: str | Address,
     *,
@@ -327,6 +340,7 @@ def load_detailed(
         card=card,
         asset=chosen.asset,
         options=_model_options(addr, context),
+        code=_code_for(card, fmt, chosen.runtime, context),
     )
     model = default_plugins().runtime_load(request, context)
     return Loaded(model, card, chosen, path)

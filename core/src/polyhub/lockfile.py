@@ -99,6 +99,10 @@ def _locked(address: str, context: Context) -> LockedModel:
             "repo_id": card.code.repo_id,
             "subdir": card.code.subdir,
             "entry": card.code.entry,
+            # What the core imports from the checkout (read back with defaults when absent).
+            "file": card.code.file,
+            "function": card.code.function,
+            "fallback_revisions": list(card.code.fallback_revisions),
             # The checkout's content, so a bundle's code (which carries no git
             # objects to check the commit against) and a locked load can be verified.
             "tree_sha256": checkout_digest(

@@ -74,6 +74,9 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
         RuntimeInfo(
             MS_RUNTIME,
             formats=("ckpt", "mindir", CODE_KIND),
+            # A checkpoint goes into the network of the card's code: the core checks
+            # it out, trusts and imports it. A MindIR holds its network: no code.
+            code_formats=("ckpt", CODE_KIND),
             devices=("cpu", "gpu", "ascend"),
             summary="MindSpore: CKPT into the network of mindspore_hub_conf.py, MindIR as a GraphCell",
             requires=("mindspore",),

@@ -161,7 +161,7 @@ def _load_ckpt(request: LoadRequest, context: Context) -> Any:
     from .code import create_network
 
     args, kwargs = _split_options(request.options)
-    net = create_network(request.card, context, args, kwargs)
+    net = create_network(request, args, kwargs)
     try:
         params = mindspore.load_checkpoint(_file(request, ".ckpt"))
     except (RuntimeError, ValueError, TypeError) as exc:
@@ -238,5 +238,5 @@ def load(request: LoadRequest, context: Context) -> Any:
         from .code import create_network
 
         args, kwargs = _split_options(request.options)
-        return create_network(request.card, context, args, kwargs)
+        return create_network(request, args, kwargs)
     raise UnsupportedError(f"the mindspore runtime does not load {request.format!r} files")
