@@ -35,7 +35,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import (
     MetadataError,
@@ -47,13 +47,33 @@ from .errors import (
 from .values import CodeRef, ImportedCode
 
 if TYPE_CHECKING:
-    from .context import Context
+    from .config import Config
     from .git import Checkout
     from .isolation import RepoImporter
 
 __all__ = ["declared_dependencies", "import_code", "missing_dependencies"]
 
 log = logging.getLogger(__name__)
+
+
+class Services(Protocol):
+    """What the materialisation uses of a :class:`~polyhub.Context` (which calls it).
+
+    Named here, not imported, so the context can offer ``import_code`` without
+    an import circle.
+    """
+
+    config: Config
+
+    @property
+    def force_reload(self) -> bool: ...
+
+    def checkout(self, url: str, revision: str | None = None) -> Checkout: ...
+
+    def check_trust(
+        self, repo_id: str, *, scheme: str | None = None, purpose: str = ""
+    ) -> None: ...
+
 
 DEPENDENCIES = "dependencies"
 
@@ -87,7 +107,9 @@ def forget() -> None:
         _imports.clear()
 
 
-def import_code(context: Context, code: CodeRef, *, scheme: str, purpose: str = "") -> ImportedCode:
+def import_code(
+    context: Services, code: CodeRef, *, scheme: str, purpose: str = ""
+) -> ImportedCode:
     """Check out ``code``, check it statically and for trust, then import it in isolation.
 
     :param scheme: the source whose trusted defaults apply (the card's source).
@@ -164,7 +186,7 @@ def _is_local(url: str) -> bool:
     return os.path.isabs(url) and "://" not in url
 
 
-def _checkout(context: Context, url: str, revision: str | None) -> Checkout:
+def _checkout(context: Services, url: str, revision: str | None) -> Checkout:
     key = (str(context.config.home), url, revision)
     if not context.force_reload:
         with _lock:
@@ -178,7 +200,7 @@ def _checkout(context: Context, url: str, revision: str | None) -> Checkout:
 
 
 def _materialise(
-    context: Context, code: CodeRef, relpath: PurePosixPath
+    context: Services, code: CodeRef, relpath: PurePosixPath
 ) -> tuple[Path, str | None, CodeRef]:
     """The folder the file is imported from, the commit (``None``: a local folder), the pinned ref."""
     if _is_local(code.url):
@@ -314,7 +336,7 @@ def check_dependencies(path: Path) -> None:
 
 
 def _check_trust(
-    context: Context,
+    context: Services,
     ref: CodeRef,
     commit: str | None,
     entry: _Imported,

@@ -14,11 +14,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from polyhub import LoadRequest, UnsupportedError
+from polyhub import Context, LoadRequest, UnsupportedError
+from polyhub.values import ImportedCode
 
 from .names import CONF_FILE
 
-__all__ = ["CONF_FILE", "create_network"]
+__all__ = ["CONF_FILE", "create_network", "imported"]
+
+
+def imported(request: LoadRequest, context: Context) -> ImportedCode | None:
+    """The card's code for a code-only load, from the core (``None`` when the card has none).
+
+    The code-only kind is not among the runtime's ``code_formats``, so that a load
+    refused for missing weights fetches no code at all; the runtime asks here,
+    after that check. Checkout, trust and import are the core's, as for a CKPT.
+    """
+    if request.code is not None or request.card.code is None:
+        return request.code
+    return context.import_code(
+        request.card.code,
+        scheme=request.card.source,
+        purpose=f"build {request.card.address} with its code",
+    )
 
 
 def create_network(request: LoadRequest, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
