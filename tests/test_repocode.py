@@ -115,7 +115,11 @@ def test_dependencies_are_read_statically_and_named_before_trust(tmp_path: Path)
     repo = tmp_path / "repo"
     commit(
         repo,
-        {"hubconf.py": marking(marker, "dependencies = ['os', 'no_such_pkg_a', 'no_such_pkg_b.x']\n")},
+        {
+            "hubconf.py": marking(
+                marker, "dependencies = ['os', 'no_such_pkg_a', 'no_such_pkg_b.x']\n"
+            )
+        },
     )
     # Not trusted either: the missing packages are what the user must hear about first.
     with pytest.raises(UnsupportedError) as info:
@@ -245,3 +249,43 @@ def test_a_local_folder_is_used_in_place_and_imported_each_time(tmp_path: Path) 
     # A folder may change between loads: no memo.
     assert imports(marker) == 2
     assert not (tmp_path / "home" / "git").exists()
+
+
+def test_a_code_ref_round_trips_through_its_dict_and_an_old_dict_takes_defaults() -> None:
+    code = CodeRef(
+        url="https://gitee.com/mindspore/models.git",
+        revision="master",
+        subdir="official/cv/alexnet",
+        entry="alexnet",
+        kind="mindspore-hub-conf",
+        repo_id="gitee.com/mindspore/models",
+        file="mindspore_hub_conf.py",
+        function="create_network",
+        fallback_revisions=("r1.6",),
+    )
+    assert CodeRef.from_dict(code.to_dict()) == code
+    old = {
+        k: v
+        for k, v in code.to_dict().items()
+        if k not in ("file", "function", "fallback_revisions")
+    }
+    assert CodeRef.from_dict(old) == CodeRef(
+        url=code.url,
+        revision="master",
+        subdir=code.subdir,
+        entry="alexnet",
+        kind=code.kind,
+        repo_id=code.repo_id,
+    )
+
+
+def test_a_runtime_may_not_need_code_for_a_format_it_does_not_load() -> None:
+    from polyhub import PluginError, RuntimeInfo
+    from polyhub.registry import RuntimeRegistry
+
+    registry = RuntimeRegistry()
+    registry.current_plugin = "p"
+    with pytest.raises(PluginError, match="code_formats"):
+        registry.add(RuntimeInfo(name="r", formats=("a",), code_formats=("b",)))
+    registry.add(RuntimeInfo(name="r", formats=("a", "b"), code_formats=("b",)))
+    assert registry["r"].code_formats == ("b",)
