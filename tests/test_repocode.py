@@ -289,3 +289,107 @@ def test_a_runtime_may_not_need_code_for_a_format_it_does_not_load() -> None:
         registry.add(RuntimeInfo(name="r", formats=("a",), code_formats=("b",)))
     registry.add(RuntimeInfo(name="r", formats=("a", "b"), code_formats=("b",)))
     assert registry["r"].code_formats == ("b",)
+
+
+class _Framework:
+    """A framework plugin: the source ``fw`` (trusting ``trusted``) and the runtime ``fwrt``."""
+
+    def __init__(self, trusted: str) -> None:
+        self.trusted = trusted
+        self.loads: list[Any] = []
+
+    @polyhub.hookimpl
+    def polyhub_register_sources(self, registry: Any) -> None:
+        registry.add(polyhub.SourceInfo(scheme="fw", trusted=(self.trusted,)))
+
+    @polyhub.hookimpl
+    def polyhub_register_runtimes(self, registry: Any) -> None:
+        registry.add(
+            polyhub.RuntimeInfo(name="fwrt", formats=("fwcode",), code_formats=("fwcode",))
+        )
+
+    @polyhub.hookimpl
+    def polyhub_runtime_load(self, request: Any, context: Any) -> Any:
+        self.loads.append(request)
+        with request.code.activate():
+            return request.code.function(scale=3)
+
+
+class _Repackager:
+    """A source (``pack``, trusting nothing) whose card carries another framework's code."""
+
+    def __init__(self, code: CodeRef) -> None:
+        self.code = code
+
+    @polyhub.hookimpl
+    def polyhub_register_sources(self, registry: Any) -> None:
+        registry.add(polyhub.SourceInfo(scheme="pack"))
+
+    @polyhub.hookimpl
+    def polyhub_source_resolve(self, address: Any, context: Any) -> Any:
+        return polyhub.ModelCard(address=address, name="model", source="pack", code=self.code)
+
+
+def test_repackaged_code_keeps_the_trust_of_the_framework_that_runs_it(tmp_path: Path) -> None:
+    from polyhub.plugins import get_plugin_manager, reset_plugins
+
+    marker = tmp_path / "ran"
+    repo = tmp_path / "org" / "repo"
+    commit(repo, {"hubconf.py": marking(marker)})
+    code = ref(repo, kind="fwcode")
+    org = f"file://{(tmp_path / 'org').resolve()}/"
+    # The runtime's own source trusts the organisation: as when the runtime checked
+    # trust itself, a registry's copy of its code needs no flag.
+    framework = _Framework(trusted=org)
+    plugins = [("fw", framework), ("pack", _Repackager(code))]
+    reset_plugins(get_plugin_manager(load_entry_points=False, plugins=plugins))
+    try:
+        assert polyhub.load("pack:model", trust_repo=False) == "netnetnet"
+        assert framework.loads[0].code.commit == git(repo, "rev-parse", "HEAD")
+        # A framework that trusts another organisation lends it no trust.
+        other = _Framework(trusted="github.com/someone-else/")
+        plugins = [
+            ("fw", other),
+            ("pack", _Repackager(ref(tmp_path / "org" / "repo", kind="fwcode"))),
+        ]
+        marker.unlink()
+        polyhub.set_dir(tmp_path / "home2")
+        reset_plugins(get_plugin_manager(load_entry_points=False, plugins=plugins))
+        with pytest.raises(UntrustedError):
+            polyhub.load("pack:model", trust_repo=False)
+        assert other.loads == [] and not marker.exists()
+    finally:
+        polyhub.set_dir(None)
+        reset_plugins(None)
+
+
+def test_a_lock_records_the_fallback_commit_and_runs_it_when_the_branch_moves(
+    tmp_path: Path,
+) -> None:
+    from polyhub.lockfile import create, write
+    from polyhub.plugins import get_plugin_manager, reset_plugins
+
+    repo = tmp_path / "org" / "repo"
+    conf = "def net(scale=1):\n    return '{}'\n"
+    old = commit(repo, {"cv/net/hubconf.py": conf.format("r1.6-old")}, branch="r1.6")
+    commit(repo, {"README.md": "moved\n"}, branch="master")
+    git(repo, "rm", "-q", "-r", "cv")
+    git(repo, "commit", "-q", "-m", "move")
+    code = ref(repo, kind="fwcode", subdir="cv/net", fallback_revisions=("r1.6",))
+    framework = _Framework(trusted=f"file://{(tmp_path / 'org').resolve()}/")
+    plugins = [("fw", framework), ("pack", _Repackager(code))]
+    reset_plugins(get_plugin_manager(load_entry_points=False, plugins=plugins))
+    try:
+        lock = create(["pack:model"], polyhub.make_context())
+        (locked,) = lock.models
+        assert locked.code is not None and locked.code["commit"] == old
+        assert locked.code["revision"] == "master" and locked.code["file"] == "hubconf.py"
+        path = tmp_path / "polyhub.lock"
+        write(lock, path)
+        # The era branch moves on: a locked load still runs the locked commit.
+        commit(repo, {"cv/net/hubconf.py": conf.format("r1.6-new")}, branch="r1.6")
+        assert polyhub.load("pack:model", lock=path, force_reload=True) == "r1.6-old"
+        assert framework.loads[-1].code.commit == old
+        assert polyhub.load("pack:model", force_reload=True) == "r1.6-new"
+    finally:
+        reset_plugins(None)

@@ -229,11 +229,35 @@ def _code_for(card: ModelCard, fmt: str, runtime: str, context: Context) -> Impo
     The core, not the plugin, checks it out and checks trust: a runtime is never
     handed code from a repository that is not trusted.
     """
-    if card.code is None or fmt not in default_plugins().runtimes[runtime].code_formats:
+    plugins = default_plugins()
+    info = plugins.runtimes[runtime]
+    if card.code is None or fmt not in info.code_formats:
         return None
     return context.import_code(
-        card.code, scheme=card.source, purpose=f"build {card.address} with its code"
+        card.code,
+        scheme=_trust_scheme(card, info.plugin, plugins, context),
+        purpose=f"build {card.address} with its code",
     )
+
+
+def _trust_scheme(card: ModelCard, runtime_plugin: str, plugins: Plugins, context: Context) -> str:
+    """The source whose trusted organisations apply to the card's code.
+
+    The card's own source; else a source of the plugin whose runtime runs the code,
+    when that one trusts the repository (the framework's own organisations, as its
+    runtime always trusted them): a MegEngine/Models hubconf repackaged by a
+    registry (``oci:``) is still MegEngine's code. Untrusted by both, the card's
+    source is the one named in the refusal or prompt.
+    """
+    assert card.code is not None
+    if context.is_trusted(card.code.repo_id, scheme=card.source):
+        return card.source
+    for scheme in plugins.sources:
+        if plugins.sources[scheme].plugin == runtime_plugin and context.is_trusted(
+            card.code.repo_id, scheme=scheme
+        ):
+            return scheme
+    return card.source
 
 
 def load(

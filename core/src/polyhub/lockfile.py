@@ -283,7 +283,9 @@ def apply_lock(card: ModelCard, lock: LockFile, context: Context, *, address: st
                 f"{address}: the code revision is {asked!r}, the lock file {lock.path} "
                 f"pinned {model.code.get('revision')!r} at {model.code['commit']}"
             )
-        code = replace(code, revision=model.code["commit"])
+        # The locked commit is the one that holds the code (a fallback revision was
+        # resolved when the lock was written): no moving branch is tried instead.
+        code = replace(code, revision=model.code["commit"], fallback_revisions=())
         check_code(model, context.checkout(code.url, code.revision).path, where=str(lock.path))
     return card.replace(assets=tuple(assets), code=code)
 

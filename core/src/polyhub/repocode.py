@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from .git import Checkout
     from .isolation import RepoImporter
 
-__all__ = ["declared_dependencies", "import_code", "missing_dependencies"]
+__all__ = ["declared_dependencies", "import_code", "locate", "missing_dependencies"]
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,19 @@ def import_code(
     return ImportedCode(
         ref=ref, root=folder, commit=commit, module=module, function=function, activator=activator
     )
+
+
+def locate(context: Services, code: CodeRef) -> tuple[Path, str | None, CodeRef]:
+    """Where ``code``'s file is, without running or trusting anything: (checkout, commit, pinned ref).
+
+    The revision that holds the file is the reference's own or, failing that, the
+    first of its ``fallback_revisions`` that does; the returned reference is
+    pinned to that commit (and has no fallbacks left when one was used), so a
+    lock file or a registry copy records the code that will run.
+
+    :raises polyhub.MetadataError: as :func:`import_code`.
+    """
+    return _materialise(context, code, _relpath(code))
 
 
 def _file_depth(code: CodeRef) -> int:
