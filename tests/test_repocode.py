@@ -393,3 +393,16 @@ def test_a_lock_records_the_fallback_commit_and_runs_it_when_the_branch_moves(
         assert polyhub.load("pack:model", force_reload=True) == "r1.6-new"
     finally:
         reset_plugins(None)
+
+
+def test_a_name_the_file_does_not_bind_is_named(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": "SETTING = dict(depth=18)\n\ndef net():\n    return 1\n"})
+    context = polyhub.make_context(trust_repo=True)
+    # An entry the file lacks (or binds to no callable): no such model.
+    with pytest.raises(polyhub.ModelNotFoundError, match="SETTING"):
+        context.import_code(ref(repo, entry="SETTING"), scheme="t")
+    # A function the kind of code promises: the repository is broken.
+    with pytest.raises(MetadataError) as info:
+        context.import_code(ref(repo, function="create_network"), scheme="t")
+    assert info.value.field == "code.function" and "create_network" in str(info.value)

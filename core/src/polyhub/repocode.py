@@ -118,7 +118,7 @@ def import_code(
         ``code.entry``), with ``ref.revision`` pinned to the commit used.
     :raises polyhub.MetadataError: the reference names no file, an unsafe folder,
         or a file that is at none of its revisions; a ``dependencies`` list that
-        is no literal; ``function`` names nothing callable.
+        is no literal; the file, once run, binds nothing callable to ``function``.
     :raises polyhub.UnsupportedError: a package of ``dependencies`` is not installed
         (every one named), or the code ends the process when imported.
     :raises polyhub.UntrustedError: the repository, or its unpublished commit, is
@@ -151,6 +151,12 @@ def import_code(
     if key is not None:
         with _lock:
             _imports[key] = entry
+    if name and (function is None or not callable(function)):
+        message = f"{where}: {relpath.name}, once run, binds no callable {name!r}"
+        if code.function:
+            # The card's kind of code promises this name (create_network): a broken repository.
+            raise MetadataError(message, file=code.url, field="code.function")
+        raise ModelNotFoundError(message)
     return ImportedCode(
         ref=ref, root=folder, commit=commit, module=module, function=function, activator=activator
     )
@@ -405,8 +411,6 @@ def _import(
         if os.getcwd() != cwd:
             # Repository code that chdir()s must not move the caller.
             os.chdir(cwd)
-    if name and (function is None or not callable(function)):
-        raise ModelNotFoundError(f"{where}: {path.name}, once run, binds no callable {name!r}")
     return entry.module, function, activator
 
 
