@@ -331,7 +331,7 @@ class _Repackager:
 
 
 def test_repackaged_code_keeps_the_trust_of_the_framework_that_runs_it(tmp_path: Path) -> None:
-    from polyhub.plugins import get_plugin_manager, reset_plugins
+    from polyhub.testing import use_plugins
 
     marker = tmp_path / "ran"
     repo = tmp_path / "org" / "repo"
@@ -341,33 +341,26 @@ def test_repackaged_code_keeps_the_trust_of_the_framework_that_runs_it(tmp_path:
     # The runtime's own source trusts the organisation: as when the runtime checked
     # trust itself, a registry's copy of its code needs no flag.
     framework = _Framework(trusted=org)
-    plugins = [("fw", framework), ("pack", _Repackager(code))]
-    reset_plugins(get_plugin_manager(load_entry_points=False, plugins=plugins))
-    try:
+    with use_plugins(("fw", framework), ("pack", _Repackager(code))):
         assert polyhub.load("pack:model", trust_repo=False) == "netnetnet"
-        assert framework.loads[0].code.commit == git(repo, "rev-parse", "HEAD")
-        # A framework that trusts another organisation lends it no trust.
-        other = _Framework(trusted="github.com/someone-else/")
-        plugins = [
-            ("fw", other),
-            ("pack", _Repackager(ref(tmp_path / "org" / "repo", kind="fwcode"))),
-        ]
-        marker.unlink()
-        polyhub.set_dir(tmp_path / "home2")
-        reset_plugins(get_plugin_manager(load_entry_points=False, plugins=plugins))
-        with pytest.raises(UntrustedError):
+    assert framework.loads[0].code.commit == git(repo, "rev-parse", "HEAD")
+    # A framework that trusts another organisation lends it no trust.
+    other = _Framework(trusted="github.com/someone-else/")
+    marker.unlink()
+    polyhub.set_dir(tmp_path / "home2")
+    try:
+        with use_plugins(("fw", other), ("pack", _Repackager(code))), pytest.raises(UntrustedError):
             polyhub.load("pack:model", trust_repo=False)
-        assert other.loads == [] and not marker.exists()
     finally:
         polyhub.set_dir(None)
-        reset_plugins(None)
+    assert other.loads == [] and not marker.exists()
 
 
 def test_a_lock_records_the_fallback_commit_and_runs_it_when_the_branch_moves(
     tmp_path: Path,
 ) -> None:
     from polyhub.lockfile import create, write
-    from polyhub.plugins import get_plugin_manager, reset_plugins
+    from polyhub.testing import use_plugins
 
     repo = tmp_path / "org" / "repo"
     conf = "def net(scale=1):\n    return '{}'\n"
@@ -377,9 +370,7 @@ def test_a_lock_records_the_fallback_commit_and_runs_it_when_the_branch_moves(
     git(repo, "commit", "-q", "-m", "move")
     code = ref(repo, kind="fwcode", subdir="cv/net", fallback_revisions=("r1.6",))
     framework = _Framework(trusted=f"file://{(tmp_path / 'org').resolve()}/")
-    plugins = [("fw", framework), ("pack", _Repackager(code))]
-    reset_plugins(get_plugin_manager(load_entry_points=False, plugins=plugins))
-    try:
+    with use_plugins(("fw", framework), ("pack", _Repackager(code))):
         lock = create(["pack:model"], polyhub.make_context())
         (locked,) = lock.models
         assert locked.code is not None and locked.code["commit"] == old
@@ -391,8 +382,6 @@ def test_a_lock_records_the_fallback_commit_and_runs_it_when_the_branch_moves(
         assert polyhub.load("pack:model", lock=path, force_reload=True) == "r1.6-old"
         assert framework.loads[-1].code.commit == old
         assert polyhub.load("pack:model", force_reload=True) == "r1.6-new"
-    finally:
-        reset_plugins(None)
 
 
 def test_a_name_the_file_does_not_bind_is_named(tmp_path: Path) -> None:

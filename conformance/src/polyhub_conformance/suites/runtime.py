@@ -256,8 +256,7 @@ class RuntimeSuite:
         import shutil
 
         import polyhub
-        from polyhub import Asset, CodeRef, ModelCard, parse_address
-        from polyhub.git import repo_id_from_url
+        from polyhub import Asset, CodeRef, ModelCard, parse_address, repo_id_from_url
 
         info = runtime_env.plugins.runtimes[runtime_capabilities.runtime]
         if not info.code_formats:
