@@ -580,6 +580,6 @@ def missing_dependencies(conf: Hubconf) -> list[str]:
     The load's own check is the core's (:mod:`polyhub.repocode`), made before the
     code runs; this is the same lookup, for reading a repository.
     """
-    from polyhub.repocode import missing_dependencies as missing
+    from polyhub import missing_dependencies as missing
 
     return missing(conf.dependencies)

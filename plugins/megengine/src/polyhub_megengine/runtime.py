@@ -18,8 +18,7 @@ from .repo import hubconf_for
 from .weights import WeightLoader, intercept
 
 if TYPE_CHECKING:
-    from polyhub import Context
-    from polyhub.values import ImportedCode
+    from polyhub import Context, ImportedCode
 
 __all__ = [
     "available_devices",

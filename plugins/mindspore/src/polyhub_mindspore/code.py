@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from polyhub import Context, LoadRequest, UnsupportedError
-from polyhub.values import ImportedCode
+from polyhub import Context, ImportedCode, LoadRequest, UnsupportedError
 
 from .names import CONF_FILE
 

@@ -41,12 +41,12 @@ from polyhub import (
     Device,
     DownloadError,
     HashMismatchError,
+    ImportedCode,
     ModelNotFoundError,
     OfflineError,
     RevisionNotFoundError,
     make_context,
 )
-from polyhub.values import ImportedCode
 
 from ..address import DEFAULT_BRANCH, RepoSpec, parse_repo
 from ..detect import HUBCONF as _HUBCONF_FORMAT
