@@ -89,9 +89,10 @@ def main(repeats: int = 15) -> None:
         cold = time.perf_counter() - t0
 
     # Baseline: the same module objects and the same cached file, no polyhub.
-    from polyhub_megengine.runtime import _imported
+    from polyhub.repocode import _imports
 
-    ((_, module),) = _imported.values()
+    ((entry),) = _imports.values()
+    module = entry.module
     blobs = [p for p in (Path(os.environ["POLYHUB_HOME"]) / "blobs").rglob("*") if p.is_file()]
     assert len(blobs) == 1, blobs
     inner = module.big.__wrapped__

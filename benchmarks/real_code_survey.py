@@ -16,8 +16,8 @@ Sides:
   module name; megengine.hub takes the folder off ``sys.path`` again before
   calling the entry, mindspore_hub leaves it there.
 * polyhub: ``polyhub.isolation.RepoImporter(folder).load(file)`` and the calls
-  inside ``importer.active()``, as ``polyhub_mindspore.code`` does; for the
-  real hubconf.py, ``polyhub_megengine.runtime.import_hubconf``.
+  inside ``importer.active()``, as the core's ``polyhub.repocode`` does for
+  every runtime (``mindspore_hub_conf.py`` and ``hubconf.py`` alike).
 
 Every file runs in its own process per side (repository code pollutes
 ``sys.modules``, calls ``sys.exit``, parses ``sys.argv`` at import). To keep the
@@ -356,10 +356,6 @@ def run_child(job: Job, result_path: str) -> None:
             mod = importlib.import_module(Path(job.file).stem)
             if job.framework == "megengine":
                 sys.path.remove(root)  # megengine.hub does, before calling the entry
-        elif job.framework == "megengine" and job.file == MGE_CONF:
-            from polyhub_megengine.runtime import import_hubconf
-
-            importer, mod = import_hubconf(Path(root), None)
         else:
             from polyhub.isolation import RepoImporter
 

@@ -103,7 +103,7 @@ def runtime_plugin():
 
 @pytest.fixture
 def runtime_capabilities():
-    return RuntimeCapabilities(runtime="txtw", formats=("txtw",), devices=("cpu",))
+    return RuntimeCapabilities(runtime="txtw", formats=("txtw", "txtw-code"), devices=("cpu",))
 
 
 @pytest.fixture

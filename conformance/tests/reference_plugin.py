@@ -28,6 +28,7 @@ from polyhub import (
 )
 
 SCHEME = "refhub"
+CODE_FORMAT = "txtw-code"
 MAGIC = b"POLYHUB-TXTW 1\n"
 
 
@@ -87,7 +88,15 @@ def polyhub_register_formats(registry: Any) -> None:
 
 @hookimpl
 def polyhub_register_runtimes(registry: Any) -> None:
-    registry.add(RuntimeInfo(name="txtw", formats=("txtw",), devices=("cpu",)))
+    registry.add(
+        RuntimeInfo(
+            name="txtw",
+            formats=("txtw", CODE_FORMAT),
+            devices=("cpu",),
+            # A code-only card: its weights come from its code, which the core imports.
+            code_formats=(CODE_FORMAT,),
+        )
+    )
 
 
 @hookimpl
@@ -122,6 +131,11 @@ def polyhub_runtime_devices(runtime: str) -> list[Device]:
 def polyhub_runtime_load(request: Any) -> LinearModel:
     if request.device.kind != "cpu":
         raise UnsupportedError(f"the txtw runtime runs on cpu only, not {request.device}")
+    if request.format == CODE_FORMAT:
+        if request.code is None:
+            raise MetadataError("a txtw-code card needs code", file=str(request.card.address))
+        with request.code.activate():
+            return LinearModel([float(w) for w in request.code.function()])
     data = request.path.read_bytes()
     if not data.startswith(MAGIC):
         raise MetadataError("not a txtw file (no magic line)", file=str(request.path))

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CacheHome",
+    "CardSource",
     "NetworkGuard",
     "NotConfigured",
     "SampleSource",
@@ -48,6 +49,7 @@ __all__ = [
     "plugin_spec",
     "probe_plugin",
     "tamper_bytes",
+    "untrusted_code_repository",
 ]
 
 
@@ -357,6 +359,64 @@ class SampleSource:
                 "polyhub_source_resolve": staticmethod(resolve),
             },
         )()
+
+
+class CardSource:
+    """A one-card source: serves ``card`` (whatever address is asked) under ``card.source``.
+
+    Its :class:`~polyhub.SourceInfo` trusts no repository, so code the card
+    points at is untrusted unless the test trusts it.
+    """
+
+    def __init__(self, card: ModelCard) -> None:
+        self.card = card
+
+    def as_plugin(self) -> object:
+        from polyhub import SourceInfo, hookimpl
+
+        card = self.card
+
+        @hookimpl
+        def polyhub_register_sources(registry: Any) -> None:
+            registry.add(SourceInfo(scheme=card.source, summary="the conformance kit's card"))
+
+        @hookimpl
+        def polyhub_source_resolve(address: Any, context: Any) -> Any:
+            return card
+
+        return type(
+            "ConformanceCardSource",
+            (),
+            {
+                "polyhub_register_sources": staticmethod(polyhub_register_sources),
+                "polyhub_source_resolve": staticmethod(polyhub_source_resolve),
+            },
+        )()
+
+
+#: The file of the kit's code repository, and the function it defines.
+CODE_FILE = "polyhub_conformance_code.py"
+CODE_FUNCTION = "build"
+
+
+def untrusted_code_repository(folder: Path, marker: Path) -> str:
+    """A git repository in ``folder`` whose code file writes ``marker`` when imported or run.
+
+    :returns: its ``file://`` URL. The file is :data:`CODE_FILE`, its function
+        :data:`CODE_FUNCTION`; nothing of it may run unless its repository is trusted.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CODE_FILE).write_text(
+        "import pathlib\n"
+        f"pathlib.Path({str(marker)!r}).write_text('imported')\n\n\n"
+        f"def {CODE_FUNCTION}(*args, **kwargs):\n"
+        f"    pathlib.Path({str(marker)!r}).write_text('called')\n"
+        "    raise RuntimeError('untrusted code of the conformance kit ran')\n"
+    )
+    identity = ["-c", "user.name=polyhub-conformance", "-c", "user.email=kit@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "code"]):
+        subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+    return folder.resolve().as_uri()
 
 
 # ---------------------------------------------------------------------------

@@ -68,7 +68,17 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on fir
         SourceInfo,
         SourceRegistry,
     )
-    from .values import Asset, CodeRef, DemoCase, IOPort, LoadRequest, ModelCard, Problem
+    from .repocode import missing_dependencies
+    from .values import (
+        Asset,
+        CodeRef,
+        DemoCase,
+        ImportedCode,
+        IOPort,
+        LoadRequest,
+        ModelCard,
+        Problem,
+    )
 
 # Each public name and the module that defines it. `import polyhub` loads none of
 # them: the plugin manager (pluggy), the HTTP stack (requests, urllib3), git and
@@ -92,6 +102,8 @@ _EXPORTS: dict[str, str] = {
     "atomic_write": "atomic",
     "Asset": "values",
     "CodeRef": "values",
+    "ImportedCode": "values",
+    "missing_dependencies": "repocode",
     "IOPort": "values",
     "ModelCard": "values",
     "get_dir": "config",
@@ -170,6 +182,7 @@ __all__ = [
     "GitLfsPointerError",
     "HashMismatchError",
     "IOPort",
+    "ImportedCode",
     "LoadRequest",
     "MetadataError",
     "MissingDependencyError",
@@ -208,6 +221,7 @@ __all__ = [
     "list_plugins",
     "load",
     "make_context",
+    "missing_dependencies",
     "parse_address",
     "parse_bool",
     "parse_device",

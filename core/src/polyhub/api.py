@@ -21,7 +21,7 @@ from .device import Device, parse_device
 from .errors import MetadataError, PolyhubError, UnsupportedError
 from .loading import Plan, plan_load
 from .plugins import PluginRecord, Plugins, default_plugins
-from .values import Asset, LoadRequest, ModelCard, Problem
+from .values import Asset, ImportedCode, LoadRequest, ModelCard, Problem
 
 __all__ = [
     "download",
@@ -223,6 +223,43 @@ class Loaded:
     path: Path | None
 
 
+def _code_for(card: ModelCard, fmt: str, runtime: str, context: Context) -> ImportedCode | None:
+    """The card's code, imported, when the runtime needs it for ``fmt`` (else nothing is fetched).
+
+    The core, not the plugin, checks it out and checks trust: a runtime is never
+    handed code from a repository that is not trusted.
+    """
+    plugins = default_plugins()
+    info = plugins.runtimes[runtime]
+    if card.code is None or fmt not in info.code_formats:
+        return None
+    return context.import_code(
+        card.code,
+        scheme=_trust_scheme(card, info.plugin, plugins, context),
+        purpose=f"build {card.address} with its code",
+    )
+
+
+def _trust_scheme(card: ModelCard, runtime_plugin: str, plugins: Plugins, context: Context) -> str:
+    """The source whose trusted organisations apply to the card's code.
+
+    The card's own source; else a source of the plugin whose runtime runs the code,
+    when that one trusts the repository (the framework's own organisations, as its
+    runtime always trusted them): a MegEngine/Models hubconf repackaged by a
+    registry (``oci:``) is still MegEngine's code. Untrusted by both, the card's
+    source is the one named in the refusal or prompt.
+    """
+    assert card.code is not None
+    if context.is_trusted(card.code.repo_id, scheme=card.source):
+        return card.source
+    for scheme in plugins.sources:
+        if plugins.sources[scheme].plugin == runtime_plugin and context.is_trusted(
+            card.code.repo_id, scheme=scheme
+        ):
+            return scheme
+    return card.source
+
+
 def load(
     address: str | Address,
     *,
@@ -327,6 +364,7 @@ def load_detailed(
         card=card,
         asset=chosen.asset,
         options=_model_options(addr, context),
+        code=_code_for(card, fmt, chosen.runtime, context),
     )
     model = default_plugins().runtime_load(request, context)
     return Loaded(model, card, chosen, path)

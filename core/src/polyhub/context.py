@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .device import Device
     from .git import Checkout
     from .registry import FormatInfo, SourceInfo
-    from .values import Asset, ModelCard
+    from .values import Asset, CodeRef, ImportedCode, ModelCard
 
 __all__ = ["Context"]
 
@@ -301,6 +301,26 @@ class Context:
 
         if is_published(url, commit, self.config) is False:
             TrustStore(self.config).check_commit(repo_id, commit, purpose=purpose)
+
+    def import_code(self, code: CodeRef, *, scheme: str, purpose: str = "") -> ImportedCode:
+        """Check out ``code``, check it, check trust, then import it in isolation.
+
+        The one way model code runs: the file must exist (``code.fallback_revisions``
+        are tried when it is not at ``code.revision``), its ``dependencies`` list is
+        read statically, the repository (and an unpublished commit) must be trusted
+        by the rules of the source ``scheme`` — all before a line of it runs. Kept
+        for the process per commit (``force_reload`` imports afresh).
+
+        :returns: the imported file and the object ``code.function`` (else
+            ``code.entry``) names; call it inside ``imported.activate()``.
+        :raises polyhub.UntrustedError: not trusted; nothing of the repository ran.
+        :raises polyhub.MissingDependencyError: the code imports packages not installed.
+        :raises polyhub.UnsupportedError: its ``dependencies`` are not installed.
+        :raises polyhub.MetadataError: no such file at any revision, or an unsafe path.
+        """
+        from .repocode import import_code
+
+        return import_code(self, code, scheme=scheme, purpose=purpose)
 
     # -- runtimes -----------------------------------------------------------
 

@@ -354,7 +354,9 @@ def polyhub_runtime_load(request: LoadRequest, context: Context) -> object | Non
     Framework imports happen here, never at plugin import.
 
     :param request: the file, its format, the device, the card, the options left
-        for the model (the source's own options removed).
+        for the model (the source's own options removed) and, for a format of the
+        runtime's ``code_formats``, ``request.code``: the card's code, checked out,
+        trusted and imported by the core (an untrusted repository never gets here).
     :param context: core services (weights named by model code go through
         ``context.fetch_url``).
     :returns: the native model object (an ``nn.Cell``, an ``InferenceSession``,

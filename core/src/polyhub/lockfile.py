@@ -99,6 +99,10 @@ def _locked(address: str, context: Context) -> LockedModel:
             "repo_id": card.code.repo_id,
             "subdir": card.code.subdir,
             "entry": card.code.entry,
+            # What the core imports from the checkout (read back with defaults when absent).
+            "file": card.code.file,
+            "function": card.code.function,
+            "fallback_revisions": list(card.code.fallback_revisions),
             # The checkout's content, so a bundle's code (which carries no git
             # objects to check the commit against) and a locked load can be verified.
             "tree_sha256": checkout_digest(
@@ -279,7 +283,9 @@ def apply_lock(card: ModelCard, lock: LockFile, context: Context, *, address: st
                 f"{address}: the code revision is {asked!r}, the lock file {lock.path} "
                 f"pinned {model.code.get('revision')!r} at {model.code['commit']}"
             )
-        code = replace(code, revision=model.code["commit"])
+        # The locked commit is the one that holds the code (a fallback revision was
+        # resolved when the lock was written): no moving branch is tried instead.
+        code = replace(code, revision=model.code["commit"], fallback_revisions=())
         check_code(model, context.checkout(code.url, code.revision).path, where=str(lock.path))
     return card.replace(assets=tuple(assets), code=code)
 

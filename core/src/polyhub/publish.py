@@ -15,7 +15,7 @@ from .address import Address, parse_address
 from .config import read_config
 from .context import Context
 from .errors import UnsupportedError
-from .values import ModelCard
+from .values import CodeRef, ModelCard
 
 __all__ = ["Pinned", "pin", "push"]
 
@@ -70,10 +70,30 @@ def pin(address: str | Address, context: Context, **options: Any) -> Pinned:
     code = card.code
     if code is not None:
         asked = code.revision
-        done = context.checkout(code.url, code.revision)
-        code = replace(code, revision=done.commit)
-        code_path = Path(done.path)
+        code, code_path = _pin_code(code, context)
     return Pinned(card.replace(assets=tuple(assets), code=code), files, code_path, asked)
+
+
+def _pin_code(code: CodeRef, context: Context) -> tuple[CodeRef, Path]:
+    """``code`` pinned to the commit whose checkout will run, and that checkout.
+
+    A reference that names its file is pinned where the file is (a fallback
+    revision when the asked one lacks it: the commit recorded is the code that
+    runs); nothing of the code runs.
+    """
+    from .errors import MetadataError
+    from .repocode import locate
+
+    if code.file:
+        try:
+            root, commit, pinned = locate(context, code)
+        except MetadataError:
+            pass  # the load says so; the asked revision is pinned as it is
+        else:
+            if commit is not None:
+                return pinned, root
+    done = context.checkout(code.url, code.revision)
+    return replace(code, revision=done.commit), Path(done.path)
 
 
 def push(address: str | Address, target: str, *, context: Context | None = None) -> str:

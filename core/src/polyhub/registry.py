@@ -73,6 +73,10 @@ class RuntimeInfo:
         framework where the framework has no wheel; the core then skips the
         runtime and says what to install, without importing anything.
     :ivar install: the command that installs what ``requires`` names, shown to users.
+    :ivar code_formats: the formats for which the runtime needs the card's code
+        (``CodeRef``): for those the core checks the code out, checks trust and
+        imports it before calling ``polyhub_runtime_load``, which receives it as
+        ``request.code``. A format not listed never makes the core fetch or run code.
     """
 
     name: str
@@ -83,6 +87,7 @@ class RuntimeInfo:
     plugin: str = ""
     requires: tuple[str, ...] = ()
     install: str = ""
+    code_formats: tuple[str, ...] = ()
 
     def missing(self) -> tuple[str, ...]:
         """The modules of :attr:`requires` that are not installed (looked up, not imported)."""
@@ -177,6 +182,12 @@ class RuntimeRegistry(_Registry[RuntimeInfo]):
         super()._check(item)
         if not item.formats:
             raise PluginError(f"runtime {item.name!r} declares no formats")
+        foreign = [f for f in item.code_formats if f not in item.formats]
+        if foreign:
+            raise PluginError(
+                f"runtime {item.name!r} declares code_formats {foreign} that are not among "
+                f"its formats {list(item.formats)}"
+            )
         bad = [d for d in item.devices if d not in DEVICE_KINDS]
         if bad:
             raise PluginError(

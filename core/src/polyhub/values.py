@@ -15,16 +15,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 from .address import Address
 from .device import Device
 from .errors import MetadataError
 
-__all__ = ["Asset", "CodeRef", "DemoCase", "IOPort", "LoadRequest", "ModelCard", "Problem"]
+__all__ = [
+    "Asset",
+    "CodeRef",
+    "DemoCase",
+    "IOPort",
+    "ImportedCode",
+    "LoadRequest",
+    "ModelCard",
+    "Problem",
+]
 
 
 # What a hub may publish in place of a full sha256 (MindSpore cards: 8 digits).
@@ -93,6 +103,13 @@ class CodeRef:
     :ivar kind: what the code is, e.g. ``megengine-hubconf`` or ``mindspore-hub-conf``;
         a code-only card is loaded by the runtime that declares this as a format.
     :ivar repo_id: the identity trust is checked against, e.g. ``github.com/megengine/models``.
+    :ivar file: the Python file the core imports, relative to ``subdir``
+        (``hubconf.py``, ``mindspore_hub_conf.py``); empty when the card names none.
+    :ivar function: the name the core takes from the imported file; empty means ``entry``
+        (MindSpore: ``create_network``, which the runtime calls with ``entry``).
+    :ivar fallback_revisions: revisions tried in order, with a logged warning, when
+        ``subdir/file`` is not in the checkout at ``revision`` (a card that links a
+        branch its model has since moved away from).
     """
 
     url: str
@@ -101,6 +118,42 @@ class CodeRef:
     entry: str = ""
     kind: str = ""
     repo_id: str = ""
+    file: str = ""
+    function: str = ""
+    fallback_revisions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fallback_revisions", tuple(self.fallback_revisions))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view; :meth:`from_dict` reads it back (missing keys take defaults)."""
+        return {
+            "url": self.url,
+            "revision": self.revision,
+            "subdir": self.subdir,
+            "entry": self.entry,
+            "kind": self.kind,
+            "repo_id": self.repo_id,
+            "file": self.file,
+            "function": self.function,
+            "fallback_revisions": list(self.fallback_revisions),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CodeRef:
+        """The :class:`CodeRef` of a :meth:`to_dict` view, also one written before a field existed."""
+        revision = data.get("revision")
+        return cls(
+            url=str(data.get("url") or ""),
+            revision=None if revision in (None, "") else str(revision),
+            subdir=str(data.get("subdir") or ""),
+            entry=str(data.get("entry") or ""),
+            kind=str(data.get("kind") or ""),
+            repo_id=str(data.get("repo_id") or ""),
+            file=str(data.get("file") or ""),
+            function=str(data.get("function") or ""),
+            fallback_revisions=tuple(str(r) for r in data.get("fallback_revisions") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -174,19 +227,47 @@ class ModelCard:
                 }
                 for a in self.assets
             ],
-            "code": None
-            if self.code is None
-            else {
-                "url": self.code.url,
-                "revision": self.code.revision,
-                "subdir": self.code.subdir,
-                "entry": self.code.entry,
-                "kind": self.code.kind,
-                "repo_id": self.code.repo_id,
-            },
+            "code": None if self.code is None else self.code.to_dict(),
             "inputs": [{"name": p.name, "shape": p.shape, "type": p.type} for p in self.inputs],
             "outputs": [{"name": p.name, "shape": p.shape, "type": p.type} for p in self.outputs],
         }
+
+
+def _inactive() -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+@dataclass(frozen=True)
+class ImportedCode:
+    """A card's code, checked out, trusted and imported by the core (``Context.import_code``).
+
+    :ivar ref: the :class:`CodeRef`, its ``revision`` pinned to ``commit`` (and to the
+        fallback revision used, if any).
+    :ivar root: the folder ``ref.file`` was imported from (``subdir`` of the checkout).
+    :ivar commit: the 40-hex commit, or ``None`` for a local folder used in place.
+    :ivar module: the imported file, or ``None`` when only ``function`` could be
+        imported (its file needs packages some other entrypoint uses).
+    :ivar function: the object named by ``ref.function`` (else ``ref.entry``), or
+        ``None`` when the reference names neither.
+    """
+
+    ref: CodeRef
+    root: Path
+    commit: str | None
+    module: ModuleType | None
+    function: Any
+    activator: Callable[[], AbstractContextManager[None]] = field(
+        default=_inactive, repr=False, compare=False
+    )
+
+    def activate(self) -> AbstractContextManager[None]:
+        """A context manager under which the repository's code sees its own modules.
+
+        Call ``function`` (and anything it returns that imports lazily) inside it:
+        the repository's packages (``src``, ``official``) resolve to this checkout
+        and leave ``sys.modules``/``sys.path`` as they were afterwards.
+        """
+        return self.activator()
 
 
 @dataclass(frozen=True)
@@ -202,6 +283,9 @@ class LoadRequest:
     :ivar asset: the asset ``path`` holds; ``None`` for a code-only card.
     :ivar options: keyword arguments left for the model: the address options minus
         the source's own options and the core's (``device``, ``runtime``...).
+    :ivar code: the card's code, imported by the core, when the runtime declares
+        ``format`` among its ``code_formats``; ``None`` otherwise (and for a card
+        without code: the runtime says what it misses).
     """
 
     path: Path | None
@@ -211,6 +295,7 @@ class LoadRequest:
     card: ModelCard
     asset: Asset | None
     options: Mapping[str, Any]
+    code: ImportedCode | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``RuntimeSuite``: a runtime loads its sample on CPU and computes the reference (S40-S47).
+"""``RuntimeSuite``: a runtime loads its sample on CPU and computes the reference (S40-S48).
 
 Required fixtures: ``runtime_plugin``, ``runtime_capabilities``
 (:class:`~polyhub_conformance.RuntimeCapabilities`) and ``runtime_sample`` (a
@@ -22,7 +22,18 @@ from ..assertions import (
     assert_raises_polyhub,
 )
 from ..capabilities import RuntimeCapabilities, RuntimeSample
-from ..harness import CacheHome, SampleSource, ServerPool, SuiteEnv, load_request
+from ..harness import (
+    CODE_FILE,
+    CODE_FUNCTION,
+    CacheHome,
+    CardSource,
+    SampleSource,
+    ServerPool,
+    SuiteEnv,
+    file_sha256,
+    load_request,
+    untrusted_code_repository,
+)
 
 # Devices no test machine has: a declared kind at an absurd index, or a kind
 # the runtime does not declare at all (S44).
@@ -224,4 +235,89 @@ class RuntimeSuite:
         )
         assert own is None or (isinstance(own, str) and own.strip()), (
             f"S47: polyhub_runtime_explain for {absent} returned {own!r:.200}, not a sentence or None"
+        )
+
+    def test_untrusted_code_never_reaches_the_runtime(
+        self,
+        runtime_env: SuiteEnv,
+        runtime_plugin: object,
+        runtime_capabilities: RuntimeCapabilities,
+        runtime_sample: RuntimeSample,
+        companion_plugins: Sequence[object],
+        isolated_plugins: Callable[..., Any],
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+    ) -> None:
+        """S48: a card whose code is untrusted fails with UntrustedError before the runtime is called.
+
+        Whatever the plugin does: the core checks the code's trust before it
+        imports the code and before it calls ``polyhub_runtime_load``.
+        """
+        import shutil
+
+        import polyhub
+        from polyhub import Asset, CodeRef, ModelCard, parse_address, repo_id_from_url
+
+        info = runtime_env.plugins.runtimes[runtime_capabilities.runtime]
+        if not info.code_formats:
+            pytest.skip(f"S48: runtime {info.name!r} needs no model code (code_formats is empty)")
+        if shutil.which("git") is None:
+            pytest.skip("S48: git is not installed")
+        marker = tmp_path / "code-ran"
+        url = untrusted_code_repository(tmp_path / "code-repo", marker)
+        sample = Path(runtime_sample.path)
+        with_asset = runtime_sample.format in info.code_formats and sample.is_file()
+        fmt = runtime_sample.format if with_asset else info.code_formats[0]
+        code = CodeRef(
+            url=url,
+            entry="model",
+            kind=fmt,
+            repo_id=repo_id_from_url(url),
+            file=CODE_FILE,
+            function=CODE_FUNCTION,
+        )
+        assets = (
+            (
+                Asset(
+                    url=sample.resolve().as_uri(),
+                    sha256=file_sha256(sample),
+                    size=sample.stat().st_size,
+                    format=fmt,
+                    name=sample.name,
+                ),
+            )
+            if with_asset
+            else ()
+        )
+        card = ModelCard(
+            address=parse_address("conformance-code:model"),
+            name="model",
+            source="conformance-code",
+            assets=assets,
+            code=code,
+        )
+        plugins = isolated_plugins(runtime_plugin, *companion_plugins, CardSource(card).as_plugin())
+        handed: list[Any] = []
+        real_load = plugins.runtime_load
+
+        def spy(request: Any, context: Any) -> Any:
+            handed.append(request)
+            return real_load(request, context)
+
+        monkeypatch.setattr(plugins, "runtime_load", spy)
+        assert_raises_polyhub(
+            polyhub.UntrustedError,
+            "S48",
+            polyhub.load,
+            "conformance-code:model",
+            device="cpu",
+            runtime=runtime_capabilities.runtime,
+            trust_repo=False,
+            **dict(runtime_sample.options),
+        )
+        assert not handed, (
+            f"S48: polyhub_runtime_load was called for a card whose code is untrusted: {handed[0]!r:.300}"
+        )
+        assert not marker.exists(), (
+            f"S48: code of an untrusted repository ran ({marker.read_text()!r})"
         )

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from polyhub import MetadataError, ModelNotFoundError, UnsupportedError
+from polyhub import MetadataError, ModelNotFoundError
 
 __all__ = ["Entry", "Hubconf", "missing_dependencies", "read_hubconf"]
 
@@ -575,25 +575,11 @@ def read_hubconf(root: Path) -> Hubconf:
 
 
 def missing_dependencies(conf: Hubconf) -> list[str]:
-    """The modules of ``dependencies`` that cannot be found (nothing is imported)."""
-    missing = []
-    for name in conf.dependencies:
-        top = name.strip().partition(".")[0]
-        try:
-            found = importlib.util.find_spec(top) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(name)
-    return missing
+    """The modules of ``dependencies`` that cannot be found (nothing is imported).
 
+    The load's own check is the core's (:mod:`polyhub.repocode`), made before the
+    code runs; this is the same lookup, for reading a repository.
+    """
+    from polyhub import missing_dependencies as missing
 
-def check_dependencies(conf: Hubconf, where: str) -> None:
-    """Raise :class:`~polyhub.UnsupportedError` naming every missing dependency at once."""
-    missing = missing_dependencies(conf)
-    if missing:
-        raise UnsupportedError(
-            f"{where}: hubconf.py field 'dependencies' needs {len(missing)} package(s) not "
-            f"installed here: {', '.join(missing)}; install them (e.g. pip install "
-            f"{' '.join(missing)}) and load again"
-        )
+    return missing(conf.dependencies)

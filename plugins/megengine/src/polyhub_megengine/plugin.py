@@ -77,6 +77,8 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
         RuntimeInfo(
             name=RUNTIME,
             formats=(_detect.HUBCONF, _detect.PICKLE, _detect.TRACED),
+            # The core checks out, trusts and imports hubconf.py, and hands it over.
+            code_formats=(_detect.HUBCONF,),
             devices=("cpu", "gpu"),
             summary="MegEngine 1.13: hubconf entrypoints give a Module, .pkl a state dict, "
             ".mge a GraphInference",
@@ -137,7 +139,7 @@ def polyhub_runtime_load(request: LoadRequest, context: Context) -> object | Non
     asked = request.card.address.option("trust_pickles", request.options.get("trust_pickles"))
     trust_pickles = coerce_options({"t": asked})["t"] is True
     if request.format == _detect.HUBCONF and request.path is None:
-        code = request.card.code
+        code = request.code
         if code is None:
             from polyhub import MetadataError
 

@@ -8,7 +8,6 @@ statically (:mod:`.hubconf`).
 from __future__ import annotations
 
 import os
-import re
 import threading
 import warnings
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from polyhub import (
 
 from .address import DEFAULT_REPO, RepoSpec, parse_repo, split_address
 from .detect import HUBCONF as HUBCONF_FORMAT
+from .hubconf import HUBCONF as HUBCONF_FILE
 from .hubconf import Entry, Hubconf
 
 if TYPE_CHECKING:
@@ -52,18 +52,19 @@ _LIST_FILTERS = frozenset(
 # A checkout of a commit never changes, so its static reading is kept for the process.
 _read: dict[tuple[str, str], Hubconf] = {}
 _read_lock = threading.Lock()
-_pinned: dict[tuple[str, str, str], Path] = {}
 # The cards of every entrypoint of a commit, per repository spec: cards are
 # immutable, so a repeated listing only filters them. Building 94 cards per call
 # (and the garbage collection their allocations set off) was most of a warm listing.
 _cards: dict[tuple[str, str, RepoSpec], list[tuple[Entry, ModelCard]]] = {}
-_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
 
 
 def materialize(
     context: Context, url: str, revision: str | None, *, default_branch: bool = False
 ) -> tuple[Path, str | None]:
     """The local folder of a repository and its commit (``None`` for a plain folder).
+
+    For reading ``hubconf.py`` statically (listing, resolving, help); the core's
+    git caches a pinned commit's checkout, so the load reuses it without a git call.
 
     :param default_branch: ``revision`` was filled in (``master``), not asked for: a
         repository without it is read at the remote's default branch (its HEAD).
@@ -75,15 +76,6 @@ def materialize(
         if not folder.is_dir():
             raise ModelNotFoundError(f"the repository folder {folder} does not exist")
         return folder, None
-    pinned = revision.lower() if revision and _SHA.match(revision) else None
-    key = (str(context.config.home), url, pinned or "")
-    if pinned and not context.force_reload:
-        # A checkout of a full commit id never changes once written: skip the git
-        # call the core makes to confirm it (the second lookup of every load).
-        with _read_lock:
-            known = _pinned.get(key)
-        if known is not None and known.is_dir():
-            return known, pinned
     try:
         checkout = context.checkout(url, revision)
     except RevisionNotFoundError:
@@ -91,9 +83,6 @@ def materialize(
             raise
         # upstream's default is master; repositories made since 2020 mostly have main.
         checkout = context.checkout(url, None)
-    if pinned:
-        with _read_lock:
-            _pinned[key] = Path(checkout.path)
     return Path(checkout.path), checkout.commit
 
 
@@ -138,6 +127,7 @@ def card_for(
             entry=entry.name,
             kind=HUBCONF_FORMAT,
             repo_id=spec.repo_id,
+            file=HUBCONF_FILE,
         ),
         framework="megengine",
         publisher=spec.prefix.split("/")[0]

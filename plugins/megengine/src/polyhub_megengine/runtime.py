@@ -6,46 +6,28 @@ is imported (``import megengine`` takes about two seconds).
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from polyhub import Device, MissingDependencyError, ModelNotFoundError, UnsupportedError
-from polyhub.isolation import RepoImporter
+from polyhub import Device, UnsupportedError
 
-from .hubconf import check_dependencies
-from .repo import hubconf_for, materialize
+from .repo import hubconf_for
 from .weights import WeightLoader, intercept
 
 if TYPE_CHECKING:
-    from polyhub import CodeRef, Context
+    from polyhub import Context, ImportedCode
 
 __all__ = [
     "available_devices",
     "coerce_options",
     "device_name",
-    "import_entry_alone",
-    "import_hubconf",
     "load_entry",
     "load_pickle",
     "load_traced",
 ]
-
-# hubconf modules already imported, per (checkout, commit): a commit's code never
-# changes, so a warm load does not import the repository again.
-_imported: dict[tuple[str, str], tuple[RepoImporter, ModuleType]] = {}
-_imported_lock = threading.Lock()
-# Importers of repositories whose hubconf.py cannot be imported whole, where
-# entrypoints are imported one by one (import_entry_alone).
-_alone: dict[tuple[str, str], RepoImporter] = {}
-_failed: dict[tuple[str, str], MissingDependencyError] = {}
-
-log = logging.getLogger("polyhub.megengine")
 
 
 def available_devices() -> list[Device]:
@@ -127,70 +109,9 @@ def coerce_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def import_hubconf(root: Path, commit: str | None) -> tuple[RepoImporter, ModuleType]:
-    """Import ``root/hubconf.py`` in isolation (callers check trust first)."""
-    key = (str(root), commit) if commit else None
-    if key is not None:
-        with _imported_lock:
-            found = _imported.get(key)
-        if found is not None:
-            return found
-        failed = _failed.get(key)
-        if failed is not None:
-            # Importing it again would only fail again, seconds later.
-            raise MissingDependencyError(
-                str(failed), name=failed.name, path=failed.path, missing=failed.missing
-            )
-    importer = RepoImporter(root)
-    try:
-        module = importer.load("hubconf.py")
-    except MissingDependencyError as exc:
-        if key is not None:
-            with _imported_lock:
-                _failed.setdefault(key, exc)
-        raise
-    if key is not None:
-        with _imported_lock:
-            _imported.setdefault(key, (importer, module))
-    return importer, module
-
-
-def import_entry_alone(
-    root: Path, commit: str | None, entry: str, whole: MissingDependencyError
-) -> tuple[RepoImporter, Any]:
-    """``entry`` imported from its own module, for a hubconf.py that cannot be imported whole.
-
-    The real MegEngine/Models hubconf.py imports every model family at module
-    level, so a missing package of one (youtokentome for DALL-E, which has no
-    wheel) would make all 94 entrypoints unusable, resnet18 included. When
-    hubconf.py takes ``entry`` by ``from MODULE import entry``, importing
-    ``MODULE`` alone gives the very same object.
-
-    :raises polyhub.MissingDependencyError: ``whole`` when hubconf.py defines
-        ``entry`` some other way; else what the entry's own module lacks.
-    """
-    key = (str(root), commit) if commit else None
-    with _imported_lock:
-        importer = _alone.get(key) if key is not None else None
-    if importer is None:
-        importer = RepoImporter(root)
-    try:
-        function = importer.load_name("hubconf.py", entry)
-    except LookupError:
-        raise whole from None
-    except MissingDependencyError as own:
-        # What the entry's own module lacks: all the user must install for it.
-        raise own from whole
-    if key is not None:
-        with _imported_lock:
-            _alone.setdefault(key, importer)
-    log.info("%s: hubconf.py cannot be imported whole (%s); %s imported alone", root, whole, entry)
-    return importer, function
-
-
 def load_entry(
     context: Context,
-    code: CodeRef,
+    code: ImportedCode,
     device: Device,
     *,
     args: tuple[Any, ...] = (),
@@ -198,42 +119,27 @@ def load_entry(
     trust_pickles: bool = False,
     where: str = "",
 ) -> Any:
-    """Check out ``code``, check dependencies and trust, import hubconf, call the entrypoint.
+    """Call the entrypoint the core imported, its weights routed through polyhub, on ``device``.
 
-    Order matters: dependencies and the entry are read statically and trust is
-    checked before a single line of the repository runs.
+    The core checked the repository out, read its ``dependencies`` and checked
+    trust before importing ``hubconf.py`` (:meth:`polyhub.Context.import_code`):
+    here the entrypoint only runs, inside the repository's modules.
     """
-    root, commit = materialize(context, code.url, code.revision)
-    conf = hubconf_for(root, commit)
-    label = where or code.repo_id
-    conf.require(code.entry, label)
-    check_dependencies(conf, label)
-    context.check_trust(code.repo_id, scheme="megengine", purpose="run hubconf.py")
-    if commit is not None:
-        context.check_commit_trust(code.repo_id, code.url, commit, purpose="run hubconf.py")
+    label = where or code.ref.repo_id
+    # Read statically, from the very checkout the code was imported from.
+    conf = hubconf_for(code.root, code.commit)
     target = device_name(device)
     loader = WeightLoader(
         context,
         repo_sha256=conf.weights_sha256,
         trusted_pickles=trust_pickles,
         map_location=target,
-        where=f"{label}:{code.entry}",
+        where=f"{label}:{code.ref.entry}",
     )
     cwd = os.getcwd()
     try:
-        with intercept(loader), default_device(target):
-            try:
-                importer, module = import_hubconf(root, commit)
-                function = getattr(module, code.entry, None)
-            except MissingDependencyError as whole:
-                importer, function = import_entry_alone(root, commit, code.entry, whole)
-            if function is None or not callable(function):
-                raise ModelNotFoundError(
-                    f"{label}: hubconf.py, once run, binds no callable {code.entry!r} "
-                    f"(read statically it has: {', '.join(conf.names())})"
-                )
-            with importer.active():
-                return function(*args, **dict(kwargs or {}))
+        with intercept(loader), default_device(target), code.activate():
+            return code.function(*args, **dict(kwargs or {}))
     finally:
         if os.getcwd() != cwd:
             # Repository code that chdir()s must not move the caller.

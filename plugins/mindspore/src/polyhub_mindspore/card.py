@@ -40,7 +40,7 @@ import yaml
 from polyhub import Address, Asset, CodeRef, MetadataError, ModelCard
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .names import CODE_KIND
+from .names import CODE_KIND, CONF_FILE, CONF_FUNCTION
 from .uid import Uid, check_filename, check_segment
 
 __all__ = [
@@ -579,6 +579,8 @@ def build_card(
             entry=name.lower(),
             kind=CODE_KIND,
             repo_id=ref.repo_id,
+            file=CONF_FILE,
+            function=CONF_FUNCTION,
         )
     metadata = {k: _plain(v) for k, v in meta.items()}
     for key in TEXT_FIELDS:

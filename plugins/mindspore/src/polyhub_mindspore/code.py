@@ -1,155 +1,62 @@
-"""Model code: a card's ``repo-link`` checked out and its ``mindspore_hub_conf.py`` run.
+"""Model code: the network a card's ``mindspore_hub_conf.py`` builds.
 
 Upstream clones the repository with bash scripts, puts it on ``sys.path`` for
 good and imports ``mindspore_hub_conf.py``, so two models whose repositories
-both ship a ``src`` package collide (its README FAQ). Here the repository is
-checked out by the core (pinned to a commit, cached by commit, mirror
-rewritten), trust is checked *before* any of its code is imported, and the
-import goes through :class:`polyhub.isolation.RepoImporter`, which keeps each
-repository's modules to itself and leaves ``sys.path``/``sys.modules`` as
-they were.
+both ship a ``src`` package collide (its README FAQ). Here the core does all of
+that before the runtime is called (:meth:`polyhub.Context.import_code`): it
+checks the card's ``repo-link`` out (pinned to a commit, falling back to the
+branch named like the hub branch the card came from when the linked folder
+moved), checks trust *before* any of the code is imported, and imports it
+in isolation. The runtime receives ``create_network`` and only calls it.
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from polyhub import Context, MetadataError, ModelCard, RevisionNotFoundError, UnsupportedError
-from polyhub.isolation import RepoImporter
+from polyhub import Context, ImportedCode, LoadRequest, UnsupportedError
 
-from .uid import UnsafeUidError, check_segment
+from .names import CONF_FILE
 
-__all__ = ["CONF_FILE", "code_root", "create_network"]
-
-CONF_FILE = "mindspore_hub_conf.py"
-log = logging.getLogger("polyhub")
-
-# A process checks a model repository's branch once: re-fetching it (a git
-# subprocess, a network round trip) on every load of the same model would cost
-# more than loading its weights. force_reload asks again.
-_CHECKOUTS: dict[tuple[str, str | None, str], Any] = {}
-
-# One importer per (commit, folder): a second load of the same model reuses the
-# modules already imported instead of executing the repository again.
-_IMPORTERS: dict[tuple[str, str], tuple[RepoImporter, ModuleType]] = {}
+__all__ = ["CONF_FILE", "create_network", "imported"]
 
 
-def code_root(card: ModelCard, context: Context) -> tuple[Path, str]:
-    """Check out the card's code and return (folder holding mindspore_hub_conf.py, commit).
+def imported(request: LoadRequest, context: Context) -> ImportedCode | None:
+    """The card's code for a code-only load, from the core (``None`` when the card has none).
 
-    Runs nothing from the repository.
+    The code-only kind is not among the runtime's ``code_formats``, so that a load
+    refused for missing weights fetches no code at all; the runtime asks here,
+    after that check. Checkout, trust and import are the core's, as for a CKPT.
     """
-    code = card.code
+    if request.code is not None or request.card.code is None:
+        return request.code
+    return context.import_code(
+        request.card.code,
+        scheme=request.card.source,
+        purpose=f"build {request.card.address} with its code",
+    )
+
+
+def create_network(request: LoadRequest, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Build the card's network with the ``create_network`` the core imported.
+
+    :raises UnsupportedError: the card has no code, or ``create_network`` did not
+        return an ``nn.Cell``.
+    """
+    card, code = request.card, request.code
     if code is None:
         raise UnsupportedError(
             f"{card.address}: the card has no repo-link, and its network must be built by "
             f"{CONF_FILE} (load a MINDIR asset instead, which needs no code)"
         )
-    try:
-        for part in code.subdir.split("/") if code.subdir else []:
-            check_segment(part, "repo-link folder")
-    except UnsafeUidError as exc:
-        raise MetadataError(str(exc), file=card.file, field="repo-link") from None
-    checkout = _checkout(code.url, code.revision, context)
-    folder = _conf_folder(checkout.path, code.subdir, code.url, card)
-    if folder is None:
-        # Legacy cards link the models repo's master, where many models have moved since
-        # (AlexNet: official/cv/alexnet -> research/cv/Alexnet). The branch named like the
-        # hub branch the card came from (r1.6) holds the code of the card's era.
-        hub_revision = card.metadata.get("hub-revision")
-        if hub_revision and hub_revision != code.revision:
-            try:
-                era = _checkout(code.url, str(hub_revision), context)
-            except RevisionNotFoundError:
-                era = None
-            era_folder = (
-                None if era is None else _conf_folder(era.path, code.subdir, code.url, card)
-            )
-            if era is not None and era_folder is not None:
-                log.warning(
-                    f"{card.address}: the card links {code.subdir or 'the root'} of {code.url} "
-                    f"on {code.revision or 'the default branch'}, which has no {CONF_FILE} "
-                    f"there; using that repository's branch {hub_revision} (commit "
-                    f"{era.commit[:12]}), named like the hub branch the card came from"
-                )
-                return era_folder, era.commit
-        raise MetadataError(
-            f"{code.url}@{checkout.commit[:12]} has no {CONF_FILE} in "
-            f"{code.subdir or 'its root'}; a MindSpore Hub repository must provide "
-            "create_network(name, *args, **kwargs) there",
-            file=card.file,
-            field="repo-link",
-        )
-    return folder, checkout.commit
-
-
-def _checkout(url: str, revision: str | None, context: Context) -> Any:
-    key = (url, revision, str(context.config.home))
-    checkout = _CHECKOUTS.get(key)
-    if checkout is None or context.force_reload or not checkout.path.is_dir():
-        checkout = _CHECKOUTS[key] = context.checkout(url, revision)
-    return checkout
-
-
-def _conf_folder(root: Path, subdir: str, url: str, card: ModelCard) -> Path | None:
-    """The folder of ``subdir`` in a checkout when it holds the conf file; ``None`` when not."""
-    folder = root.joinpath(*subdir.split("/")) if subdir else root
-    if not folder.resolve().is_relative_to(root.resolve()):
-        raise MetadataError(
-            f"the repo-link folder {subdir!r} leaves the checkout of {url}",
-            file=card.file,
-            field="repo-link",
-        )
-    return folder if (folder / CONF_FILE).is_file() else None
-
-
-def _conf_module(folder: Path, commit: str) -> tuple[RepoImporter, ModuleType]:
-    key = (commit, str(folder))
-    if key not in _IMPORTERS:
-        importer = RepoImporter(folder)
-        _IMPORTERS[key] = (importer, importer.load(CONF_FILE))
-    return _IMPORTERS[key]
-
-
-def create_network(
-    card: ModelCard, context: Context, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    """Build the card's network with its repository's ``create_network`` (trusted repos only).
-
-    :raises polyhub.UntrustedError: the repository is not trusted (nothing of it ran).
-    :raises UnsupportedError: no code, or ``create_network`` did not return an ``nn.Cell``.
-    """
-    code = card.code
-    if code is None:
-        code_root(card, context)  # raises the explanation
-        raise AssertionError("unreachable")
-    context.check_trust(
-        code.repo_id,
-        scheme="mindspore",
-        purpose=f"build {card.address} by running {CONF_FILE} of {code.url}",
-    )
-    folder, commit = code_root(card, context)
-    context.check_commit_trust(
-        code.repo_id, code.url, commit, purpose=f"run {CONF_FILE} of {code.url}"
-    )
-    importer, module = _conf_module(folder, commit)
-    factory = getattr(module, "create_network", None)
-    if not callable(factory):
-        raise MetadataError(
-            f"{CONF_FILE} of {code.url} defines no create_network(name, *args, **kwargs)",
-            file=card.file,
-            field="repo-link",
-        )
-    with importer.active():
-        net = factory(code.entry, *args, **kwargs)
+    name = code.ref.entry
+    with code.activate():
+        net = code.function(name, *args, **kwargs)
     from mindspore import nn  # type: ignore[import-untyped]
 
     if not isinstance(net, nn.Cell):
         raise UnsupportedError(
-            f"create_network({code.entry!r}) of {code.url} returned {type(net).__name__}, "
+            f"create_network({name!r}) of {code.ref.url} returned {type(net).__name__}, "
             "not a mindspore.nn.Cell"
         )
     return net

@@ -15,3 +15,6 @@ HUB_ENV = "POLYHUB_MINDSPORE_HUB"
 MS_RUNTIME = "mindspore"
 AIR_RUNTIME = "mindspore-air"
 LITE_RUNTIME = "mindspore-lite"
+#: The file of a card's code the core imports, and the factory it takes from it.
+CONF_FILE = "mindspore_hub_conf.py"
+CONF_FUNCTION = "create_network"

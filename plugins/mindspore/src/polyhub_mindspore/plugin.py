@@ -74,6 +74,12 @@ def polyhub_register_runtimes(registry: RuntimeRegistry) -> None:
         RuntimeInfo(
             MS_RUNTIME,
             formats=("ckpt", "mindir", CODE_KIND),
+            # A checkpoint goes into the network of the card's code: the core checks
+            # it out, trusts and imports it. A MindIR holds its network: no code.
+            # The code-only kind is not listed: its load first refuses a card whose
+            # wanted weights are missing, before any code is fetched (runtime.py),
+            # then asks the core for the code (context.import_code).
+            code_formats=("ckpt",),
             devices=("cpu", "gpu", "ascend"),
             summary="MindSpore: CKPT into the network of mindspore_hub_conf.py, MindIR as a GraphCell",
             requires=("mindspore",),

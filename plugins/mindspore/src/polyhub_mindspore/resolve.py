@@ -137,7 +137,7 @@ def resolve(address: Address, context: Context) -> ModelCard:
             # As for a uid found on a hub branch: a legacy card read from r1.6 by its URL
             # links the models repo's master, whose folder may be gone; code.py then
             # uses the models branch named like this one.
-            card = card.replace(metadata={**card.metadata, "hub-revision": branch})
+            card = _from_branch(card, branch)
     else:
         site_uid = uid_of_site_url(path)
         uid = site_uid if site_uid is not None else parse_uid(path)
@@ -148,7 +148,7 @@ def resolve(address: Address, context: Context) -> ModelCard:
         # in its URL): the code may need the matching branch.
         branch = revision if revision is not None else _branch_of_url(file)
         if branch is not None:
-            card = card.replace(metadata={**card.metadata, "hub-revision": branch})
+            card = _from_branch(card, branch)
     wanted = not _is_false(address.option("pretrained", True))
     # The runtime needs to know: a card without weights is an error when weights are wanted.
     card = card.replace(metadata={**card.metadata, "pretrained": wanted})
@@ -172,3 +172,17 @@ def _twin_reader(hub: Hub) -> Any:
 def _is_false(value: Any) -> bool:
     # Anything that is not a clear "no" keeps the weights (the default).
     return not parse_bool(value, default=True)
+
+
+def _from_branch(card: ModelCard, branch: str) -> ModelCard:
+    """``card`` read from the hub branch ``branch`` (``r1.6``): noted, and its code's era.
+
+    Legacy cards link the models repository's master, where many models have moved
+    since (AlexNet: official/cv/alexnet -> research/cv/Alexnet). The models branch
+    named like the hub branch holds the code of the card's era: the core uses it
+    when the linked folder has no mindspore_hub_conf.py, and says so.
+    """
+    code = card.code
+    if code is not None and branch != code.revision:
+        code = replace(code, fallback_revisions=(branch,))
+    return card.replace(metadata={**card.metadata, "hub-revision": branch}, code=code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +162,7 @@ def _load_ckpt(request: LoadRequest, context: Context) -> Any:
     from .code import create_network
 
     args, kwargs = _split_options(request.options)
-    net = create_network(request.card, context, args, kwargs)
+    net = create_network(request, args, kwargs)
     try:
         params = mindspore.load_checkpoint(_file(request, ".ckpt"))
     except (RuntimeError, ValueError, TypeError) as exc:
@@ -235,8 +236,8 @@ def load(request: LoadRequest, context: Context) -> Any:
     if request.format == "mindir":
         return _load_mindir(request, context)
     if request.format == CODE_KIND:
-        from .code import create_network
+        from .code import create_network, imported
 
         args, kwargs = _split_options(request.options)
-        return create_network(request.card, context, args, kwargs)
+        return create_network(replace(request, code=imported(request, context)), args, kwargs)
     raise UnsupportedError(f"the mindspore runtime does not load {request.format!r} files")

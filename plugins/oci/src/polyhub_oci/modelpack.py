@@ -230,6 +230,12 @@ def card_from_artifact(
             entry=str(notes.get(P + "code.entry", "")),
             kind=str(notes.get(P + "code.kind", "")),
             repo_id=str(notes.get(P + "code.repo_id", "")),
+            # Absent from artifacts pushed before the core imported code itself: defaults.
+            file=str(notes.get(P + "code.file", "")),
+            function=str(notes.get(P + "code.function", "")),
+            fallback_revisions=tuple(
+                r for r in str(notes.get(P + "code.fallback_revisions", "")).split(",") if r
+            ),
         )
     meta: dict[str, Any] = {}
     fields: dict[str, Any] = {}

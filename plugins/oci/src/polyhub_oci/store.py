@@ -113,6 +113,9 @@ def push(card: ModelCard, files: Mapping[str, Path], target: str, context: Conte
                         mp.P + "code.entry": code.entry,
                         mp.P + "code.kind": code.kind,
                         mp.P + "code.repo_id": code.repo_id,
+                        mp.P + "code.file": code.file,
+                        mp.P + "code.function": code.function,
+                        mp.P + "code.fallback_revisions": ",".join(code.fallback_revisions),
                     },
                 }
             )

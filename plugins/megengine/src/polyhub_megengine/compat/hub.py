@@ -41,6 +41,7 @@ from polyhub import (
     Device,
     DownloadError,
     HashMismatchError,
+    ImportedCode,
     ModelNotFoundError,
     OfflineError,
     RevisionNotFoundError,
@@ -258,12 +259,15 @@ def load(
             entry=entry,
             kind=_HUBCONF_FORMAT,
             repo_id=spec.repo_id,
+            file=HUBCONF,
         )
         try:
+            # The core checks dependencies and trust before hubconf.py runs.
+            imported = context.import_code(code, scheme="megengine", purpose=f"run {HUBCONF}")
             with _weights_errors():
                 return load_entry(
                     _weights_context(context),
-                    code,
+                    imported,
                     Device("auto"),
                     args=args,
                     kwargs=kwargs,
@@ -294,28 +298,29 @@ def import_module(
     Its functions run with the repository's modules importable and weights
     routed through polyhub, also when called later.
     """
-    from polyhub.isolation import RepoImporter
-
-    from ..hubconf import check_dependencies
     from ..repo import materialize
 
     def action(context: Context, spec: RepoSpec) -> types.ModuleType:
-        root, commit_id = materialize(context, spec.url, spec.revision)
         conf = _hubconf(context, spec)
-        check_dependencies(conf, repo_info)
-        context.check_trust(spec.repo_id, scheme="megengine", purpose="run hubconf.py")
+        _, pinned = materialize(context, spec.url, spec.revision)
+        code = CodeRef(
+            url=spec.url,
+            revision=pinned or spec.revision,
+            kind=_HUBCONF_FORMAT,
+            repo_id=spec.repo_id,
+            file=HUBCONF,
+        )
+        # The core checks dependencies and trust, then imports the whole file.
+        imported = context.import_code(code, scheme="megengine", purpose=f"run {HUBCONF}")
+        module = imported.module
+        assert module is not None  # no entry named: the whole file, or an error
         loader = WeightLoader(
             _weights_context(context), repo_sha256=conf.weights_sha256, where=repo_info
         )
-        importer = RepoImporter(root)
-        with intercept(loader):
-            module = importer.load(HUBCONF)
-        wrapped = types.ModuleType(
-            f"hubconf ({repo_info}@{(commit_id or '')[:12]})", module.__doc__
-        )
+        wrapped = types.ModuleType(f"hubconf ({repo_info}@{(pinned or '')[:12]})", module.__doc__)
         for name, value in vars(module).items():
             if isinstance(value, types.FunctionType):
-                value = _in_repo(value, importer, loader)
+                value = _in_repo(value, imported, loader)
             setattr(wrapped, name, value)
         return wrapped
 
@@ -323,11 +328,11 @@ def import_module(
 
 
 def _in_repo(
-    function: Callable[..., Any], importer: Any, loader: WeightLoader
+    function: Callable[..., Any], imported: ImportedCode, loader: WeightLoader
 ) -> Callable[..., Any]:
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
-        with _weights_errors(), intercept(loader), importer.active():
+        with _weights_errors(), intercept(loader), imported.activate():
             return function(*args, **kwargs)
 
     return call
