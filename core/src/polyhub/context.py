@@ -261,6 +261,21 @@ class Context:
 
         return checkout(self.rewrite_url(url), revision, self.config, original_url=url)
 
+    def seed_checkout(self, url: str, commit: str, archive: Path) -> Path:
+        """Make the tree in the tar ``archive`` the checkout of ``url`` at ``commit``.
+
+        For code that arrives without its git history (an OCI artifact's code
+        layer): a later :meth:`checkout` or :meth:`import_code` of that commit
+        finds it without any git call. Trust is not implied: the code still runs
+        only when its repository is trusted.
+
+        :raises polyhub.UnsafeArchiveError: a member escapes, is a link or a device.
+        :raises polyhub.DownloadError: ``commit`` is not a full commit id.
+        """
+        from .git import seed_checkout
+
+        return seed_checkout(url, commit, archive, self.config)
+
     def _trusted_defaults(self, scheme: str | None) -> tuple[str, ...]:
         if scheme is None or scheme not in self._sources:
             return ()

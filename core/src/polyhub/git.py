@@ -149,6 +149,26 @@ def _repo_key(url: str) -> str:
     return f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{name or 'repo'}"
 
 
+def seed_checkout(url: str, commit: str, archive: Path, config: Config) -> Path:
+    """Place the tree in the tar ``archive`` as the checkout of ``url`` at ``commit``.
+
+    For code that arrives without its git history (a registry's code layer):
+    :func:`checkout` of that full commit id then finds it and calls no git. An
+    existing checkout is kept (a commit's tree never changes). The tar is
+    extracted safely into a temporary folder renamed at the end.
+
+    :raises polyhub.UnsafeArchiveError: a member escapes, is a link or a device.
+    """
+    from .archive import extract_tar
+
+    if not _SHA.match(commit.lower()):
+        raise DownloadError(f"refusing to seed {url} at {commit!r}: not a full commit id")
+    dest = config.home / "git" / "checkouts" / _repo_key(url) / commit.lower()
+    if not dest.is_dir():
+        extract_tar(archive, dest)
+    return dest
+
+
 def _has_commit(bare: Path, rev: str) -> str | None:
     try:
         return _git(

@@ -311,9 +311,6 @@ def _seed_code(card: ModelCard, ref: Reference, context: Context) -> ModelCard:
     source would decide) or the registry repository is: the card names the
     original repository when that one is trusted, else ``REGISTRY/REPO``.
     """
-    from polyhub import extract_tar
-    from polyhub.git import _repo_key  # the cache layout of checkouts by commit
-
     code = card.code
     assert code is not None
     layer = card.metadata["oci"]["code_layer"]
@@ -324,10 +321,8 @@ def _seed_code(card: ModelCard, ref: Reference, context: Context) -> ModelCard:
             file=card.file,
             field="layers",
         )
-    dest = context.cache.root / "git" / "checkouts" / _repo_key(code.url) / commit
-    if not dest.is_dir():
-        blob = context.fetch_url(f"oci://{ref.name}@{layer}", sha256=str(layer)[7:])
-        extract_tar(blob, dest)
+    blob = context.fetch_url(f"oci://{ref.name}@{layer}", sha256=str(layer)[7:])
+    context.seed_checkout(code.url, commit, blob)
     source = str(card.metadata["oci"].get("source") or "")
     original_scheme = source.split(":", 1)[0] if ":" in source else None
     trusted_origin = bool(code.repo_id) and context.is_trusted(code.repo_id, scheme=original_scheme)
