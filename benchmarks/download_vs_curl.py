@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core" / "src"))
 
-from polyhub.cache import Cache
-from polyhub.config import read_config
+from polyhub._cache import Cache
+from polyhub._config import read_config
 
 
 @contextlib.contextmanager

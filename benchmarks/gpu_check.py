@@ -112,7 +112,7 @@ def check_megengine(root: Path, runs: int, device: str) -> bool:
     import megengine
     import numpy as np
     import polyhub
-    from polyhub.demo import serve_directory
+    from polyhub._demo import serve_directory
     from polyhub_megengine.demo import build_demo
 
     directory = root / "megengine-hub"

@@ -53,7 +53,7 @@ def main(repeats: int = 15) -> None:
     import megengine
     import numpy as np
     import polyhub
-    from polyhub.demo import serve_directory
+    from polyhub._demo import serve_directory
     from polyhub_megengine.demo import git_commit_all
 
     work = tmp / "work"
@@ -89,7 +89,7 @@ def main(repeats: int = 15) -> None:
         cold = time.perf_counter() - t0
 
     # Baseline: the same module objects and the same cached file, no polyhub.
-    from polyhub.repocode import _imports
+    from polyhub._repocode import _imports
 
     ((entry),) = _imports.values()
     module = entry.module

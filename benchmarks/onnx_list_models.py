@@ -45,7 +45,7 @@ def main() -> None:
     shutil.copy(MANIFEST, hub / "ONNX_HUB_MANIFEST.json")
 
     import polyhub
-    from polyhub.demo import serve_directory
+    from polyhub._demo import serve_directory
 
     with serve_directory(hub) as url:
         assert len(polyhub.list_models("onnx", hub=url)) == 184  # fills the index cache

@@ -15,8 +15,8 @@ Sides:
   below): put the folder first on ``sys.path`` and import the file by its
   module name; megengine.hub takes the folder off ``sys.path`` again before
   calling the entry, mindspore_hub leaves it there.
-* polyhub: ``polyhub.isolation.RepoImporter(folder).load(file)`` and the calls
-  inside ``importer.active()``, as the core's ``polyhub.repocode`` does for
+* polyhub: ``polyhub._isolation.RepoImporter(folder).load(file)`` and the calls
+  inside ``importer.active()``, as the core's ``polyhub._repocode`` does for
   every runtime (``mindspore_hub_conf.py`` and ``hubconf.py`` alike).
 
 Every file runs in its own process per side (repository code pollutes
@@ -357,7 +357,7 @@ def run_child(job: Job, result_path: str) -> None:
             if job.framework == "megengine":
                 sys.path.remove(root)  # megengine.hub does, before calling the entry
         else:
-            from polyhub.isolation import RepoImporter
+            from polyhub._isolation import RepoImporter
 
             importer = RepoImporter(Path(root))
             mod = importer.load(job.file)
@@ -408,7 +408,7 @@ def zygote(framework: str, jobs_at_once: int) -> None:
     else:
         import megengine
         import megengine.module  # noqa: F401
-    import polyhub.isolation  # noqa: F401  (both sides pay the same imports)
+    import polyhub._isolation  # noqa: F401  (both sides pay the same imports)
 
     work = Path(tempfile.mkdtemp(prefix="polyhub-survey-child-"))
     # (index, job, is_probe). A probe re-runs a failed import with a bare sys.argv.

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import polyhub.downloader
+import polyhub._downloader
 import pytest
 from polyhub.testing import LoopbackHub, isolated_home
 
@@ -22,7 +22,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the retry sleeps instead of waiting."""
     recorded: list[float] = []
-    monkeypatch.setattr(polyhub.downloader, "sleep", recorded.append)
+    monkeypatch.setattr(polyhub._downloader, "sleep", recorded.append)
     return recorded
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from polyhub import UnsafeArchiveError
-from polyhub.archive import extract_tar
+from polyhub._archive import extract_tar
 
 
 def make_tar(path: Path, members: list[tuple[str, str, bytes | str]]) -> Path:

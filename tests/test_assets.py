@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import polyhub
-import polyhub.cache
+import polyhub._cache
 import pytest
 from polyhub import (
     Address,
@@ -23,8 +23,8 @@ from polyhub import (
     OfflineError,
     UnsupportedError,
 )
-from polyhub.cache import Cache
-from polyhub.config import read_config
+from polyhub._cache import Cache
+from polyhub._config import read_config
 
 
 def sha(data: bytes) -> str:
@@ -67,7 +67,7 @@ def test_prefix_mismatch_is_refused_while_streaming_and_leaves_nothing(
     wrong = "0123abcd" if not sha(data).startswith("0123abcd") else "fedcba98"
     asset = Asset(url, name="net_0123abcd.ckpt", sha256_prefix=wrong)
     # The hash computed while streaming decides: the file is never read again.
-    monkeypatch.setattr(polyhub.cache, "file_sha256", None)
+    monkeypatch.setattr(polyhub._cache, "file_sha256", None)
     with pytest.raises(HashMismatchError) as info:
         context().fetch(asset, card=card_of(asset))
     assert info.value.expected == f"{wrong}…" and info.value.actual == sha(data)
@@ -102,7 +102,7 @@ def test_a_recorded_hash_that_contradicts_the_prefix_is_learnt_again(home: Path,
 
 
 def test_prefix_round_trips_through_the_card_json_and_lock_files(home: Path, hub) -> None:
-    from polyhub.lockfile import LockedModel, LockFile, LockMismatchError, apply_lock, read, write
+    from polyhub._lockfile import LockedModel, LockFile, LockMismatchError, apply_lock, read, write
 
     data = os.urandom(1000)
     asset = Asset(hub.add("w.ckpt", data), name="w.ckpt", sha256_prefix=sha(data)[:8])

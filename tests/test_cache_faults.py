@@ -36,10 +36,10 @@ from polyhub import (
     SourceInfo,
     hookimpl,
 )
-from polyhub.atomic import umask_mode
-from polyhub.cache import Cache
-from polyhub.config import read_config
-from polyhub.device import Device
+from polyhub._atomic import umask_mode
+from polyhub._cache import Cache
+from polyhub._config import read_config
+from polyhub._device import Device
 from polyhub.testing import use_plugins
 
 
@@ -169,8 +169,8 @@ import json, os, resource, sys
 limit = int(os.environ.pop("TEST_FSIZE_LIMIT", "0"))
 if limit:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-from polyhub.cache import Cache
-from polyhub.config import read_config
+from polyhub._cache import Cache
+from polyhub._config import read_config
 url, digest, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 try:
     path = Cache(read_config()).fetch(url, sha256=digest, size=size)
@@ -311,7 +311,7 @@ def test_blobs_are_read_only_and_checked_on_every_use(home, hub, monkeypatch):
 def test_a_cache_hit_counts_as_a_use_for_prune(home, hub):
     # A hit only stats the blob, and relatime moves a read file's atime at most once a
     # day: 'cache prune --older-than 12h' removed a model used a minute ago.
-    from polyhub.usage import scan
+    from polyhub._usage import scan
 
     data = payload(5_000, seed=9)
     url = hub.add("used.bin", data)
@@ -404,7 +404,7 @@ LFS_POINTER = (
 def test_first_seen_hash_is_learnt_only_from_a_real_file_and_can_be_forgotten(
     home, tofu_hub, hub, leftovers
 ):
-    from polyhub.cli import main
+    from polyhub._cli import main
 
     records = home / "urls"
     for bad, what in (

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from polyhub.cli import build_parser, iter_commands
+from polyhub._cli import build_parser, iter_commands
 
 COMMAND = """
 import argparse, sys
@@ -54,7 +54,7 @@ def extra(tmp_path: Path) -> Path:
 
 def _polyhub(extra: Path, *args: str, probe: str = "") -> subprocess.CompletedProcess[str]:
     code = (
-        "import sys, json\nfrom polyhub.cli import main\n"
+        "import sys, json\nfrom polyhub._cli import main\n"
         f"status = main({list(args)!r})\n"
         "sys.stdout.flush()\n"
         f"{probe}\n"
@@ -73,7 +73,7 @@ MODULES = (
 
 def test_help_lists_a_contributed_command_without_importing_it(extra: Path) -> None:
     code = (
-        "import sys, json\nsys.argv = ['polyhub', '--help']\nfrom polyhub.cli import main\n"
+        "import sys, json\nsys.argv = ['polyhub', '--help']\nfrom polyhub._cli import main\n"
         "try:\n main()\nexcept SystemExit: pass\n" + MODULES
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(extra), *sys.path])}
@@ -103,7 +103,7 @@ def test_a_broken_command_is_unknown_and_breaks_nothing_else(extra: Path) -> Non
     assert _polyhub(extra, "hello", "x").stdout == "hello x\n"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(extra), *sys.path])}
     code = (
-        "import argparse\nfrom polyhub.cli import add_contributed\n"
+        "import argparse\nfrom polyhub._cli import add_contributed\n"
         "p = argparse.ArgumentParser(prog='polyhub'); sub = p.add_subparsers()\n"
         "print(add_contributed(sub)); print(p.format_help())"
     )
@@ -122,7 +122,7 @@ def test_the_full_parser_holds_the_kits_command_for_the_reference() -> None:
 def test_polyhub_conformance_without_the_kit_says_what_to_install(tmp_path: Path) -> None:
     # The core alone: a copy of its sources, no distribution of the kit on the path.
     core = Path(__import__("polyhub").__file__).parent
-    code = "import sys\nfrom polyhub.cli import main\nsys.exit(main(['conformance']))"
+    code = "import sys\nfrom polyhub._cli import main\nsys.exit(main(['conformance']))"
     env = {**os.environ, "PYTHONPATH": str(core.parent)}
     done = subprocess.run(
         [sys.executable, "-S", "-c", code], capture_output=True, text=True, env=env, timeout=60

@@ -220,8 +220,8 @@ def test_qq_keeps_errors_only(env: dict[str, str], served_onnx_hub: Any) -> None
 def test_library_is_silent_unless_asked(env: dict[str, str]) -> None:
     code = (
         "import logging, polyhub\n"
-        "logging.getLogger('polyhub.cache').warning('careful')\n"
-        "logging.getLogger('polyhub.downloader').info('retrying')\n"
+        "logging.getLogger('polyhub._cache').warning('careful')\n"
+        "logging.getLogger('polyhub._downloader').info('retrying')\n"
     )
     silent = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
@@ -259,9 +259,9 @@ def _repo(root: Path, files: dict[str, str]) -> str:
 
 def _fill_home(tmp_path: Path, env: dict[str, str]) -> dict[str, Any]:
     """A home holding one of everything polyhub writes, made by polyhub itself."""
-    from polyhub.cache import Cache
-    from polyhub.config import Config
-    from polyhub.git import checkout
+    from polyhub._cache import Cache
+    from polyhub._config import Config
+    from polyhub._git import checkout
 
     home = Path(env["POLYHUB_HOME"])
     config = Config(home=home, progress=False)
@@ -311,8 +311,8 @@ def _age(path: Path, days: float) -> None:
 
 
 def test_cache_prune_older_than_removes_unused_items(tmp_path: Path, env: dict[str, str]) -> None:
-    from polyhub.config import Config
-    from polyhub.git import checkout
+    from polyhub._config import Config
+    from polyhub._git import checkout
 
     made = _fill_home(tmp_path, env)
     home = made["home"]
@@ -483,7 +483,7 @@ def test_untrusted_refusal_names_the_flag(tmp_path: Path, env: dict[str, str]) -
 def test_native_stderr_goes_to_the_debug_log(env: dict[str, str]) -> None:
     code = (
         "import logging, os, sys\n"
-        "from polyhub.logs import capture_framework_output, configure, framework_output\n"
+        "from polyhub._logs import capture_framework_output, configure, framework_output\n"
         "configure(int(sys.argv[1]))\n"
         "capture_framework_output(True)\n"
         "with framework_output('polyhub.fake'):\n"

@@ -15,8 +15,8 @@ def _fetch(home: str, url: str, sha256: str, size: int, queue: multiprocessing.Q
 
     os.environ["POLYHUB_HOME"] = home
     os.environ["POLYHUB_DISABLE_PROGRESS_BARS"] = "1"
-    from polyhub.cache import Cache
-    from polyhub.config import read_config
+    from polyhub._cache import Cache
+    from polyhub._config import read_config
 
     try:
         path = Cache(read_config()).fetch(url, sha256=sha256, size=size)

@@ -7,7 +7,7 @@ from pathlib import Path
 import polyhub
 import pytest
 from polyhub import PolyhubError
-from polyhub.config import read_config
+from polyhub._config import read_config
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_metadata_error_names_file_line_and_field():
 
 
 def test_cache_dir_is_tagged(tmp_path):
-    from polyhub.cache import Cache
+    from polyhub._cache import Cache
 
     config = read_config().with_(home=tmp_path / "h")
     Cache(config).ensure()
@@ -111,4 +111,4 @@ def test_public_functions_are_not_shadowed_by_submodules():
         "list_plugins",
     ):
         assert callable(getattr(polyhub, name)), name
-    assert polyhub.download is polyhub.api.download
+    assert polyhub.download is polyhub._api.download

@@ -10,8 +10,8 @@ import socket
 
 import pytest
 from polyhub import DownloadError, HashMismatchError, OfflineError, PolyhubWarning, UntrustedError
-from polyhub.cache import Cache
-from polyhub.config import read_config
+from polyhub._cache import Cache
+from polyhub._config import read_config
 
 
 def sha(data: bytes) -> str:

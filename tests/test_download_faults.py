@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 from polyhub import DownloadError, HashMismatchError
-from polyhub.cache import Cache
-from polyhub.config import read_config
-from polyhub.git import checkout
+from polyhub._cache import Cache
+from polyhub._config import read_config
+from polyhub._git import checkout
 from polyhub.testing import LoopbackHub, Request
 
 pytestmark = pytest.mark.timeout(60)
@@ -521,7 +521,7 @@ def test_credentials_never_reach_git_errors(quiet, raw, home, caplog):
 
 
 def test_redact_keeps_what_helps_and_masks_what_grants_access():
-    from polyhub.redact import redact, redact_url
+    from polyhub._redact import redact, redact_url
 
     assert redact_url("https://tok@github.com/o/r.git") == "https://***@github.com/o/r.git"
     assert (

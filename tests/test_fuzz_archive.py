@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from polyhub import PolyhubError
-from polyhub.archive import extract_tar
+from polyhub._archive import extract_tar
 
 CASES = 300
 

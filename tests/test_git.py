@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from polyhub import DownloadError, OfflineError, RevisionNotFoundError
-from polyhub.config import read_config
-from polyhub.git import checkout, repo_id_from_url
-from polyhub.isolation import RepoImporter
+from polyhub._config import read_config
+from polyhub._git import checkout, repo_id_from_url
+from polyhub._isolation import RepoImporter
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -116,7 +116,7 @@ def test_offline_uses_the_last_resolution(home, tmp_path, monkeypatch):
 def test_mirror_applies_to_git(home, tmp_path, monkeypatch):
     make_repo(tmp_path / "mirror" / "owner" / "name", {"a.txt": "mirrored"})
     monkeypatch.setenv("POLYHUB_MIRRORS", f"https://github.com={(tmp_path / 'mirror').as_uri()}")
-    from polyhub.plugins import get_plugin_manager
+    from polyhub._plugins import get_plugin_manager
 
     ctx = get_plugin_manager(load_entry_points=False).context(read_config())
     co = ctx.checkout("https://github.com/owner/name", "master")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from polyhub import DownloadError, RevisionNotFoundError, UntrustedError
-from polyhub.config import Config, read_config
-from polyhub.git import Checkout, is_published
-from polyhub.git import checkout as core_checkout
+from polyhub._config import Config, read_config
+from polyhub._git import Checkout, is_published
+from polyhub._git import checkout as core_checkout
 
 ENV = {
     "GIT_AUTHOR_NAME": "t",

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-# The top-level entries of a home the core writes (see polyhub.cache's layout).
+# The top-level entries of a home the core writes (see polyhub._cache's layout).
 CORE_OWNED = frozenset(
     {
         "CACHEDIR.TAG",
@@ -38,9 +38,9 @@ from pathlib import Path
 
 warnings.simplefilter("ignore")
 import polyhub
-from polyhub import config
-from polyhub.demo import _env, serve_directory
-from polyhub.plugins import default_plugins
+from polyhub import _config as config
+from polyhub._demo import _env, serve_directory
+from polyhub._plugins import default_plugins
 
 config.set_dir(Path(sys.argv[1]))
 hubs = Path(sys.argv[2])

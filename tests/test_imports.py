@@ -26,7 +26,7 @@ def test_discovering_plugins_imports_no_framework():
 
 def test_cli_help_imports_no_framework():
     loaded = _modules_after(
-        "import sys; sys.argv = ['polyhub', '--help']\ntry:\n from polyhub.cli import main; main()\nexcept SystemExit: pass"
+        "import sys; sys.argv = ['polyhub', '--help']\ntry:\n from polyhub._cli import main; main()\nexcept SystemExit: pass"
     )
     assert loaded.isdisjoint(FRAMEWORKS)
 
@@ -59,13 +59,13 @@ def test_a_public_name_loads_its_module_on_first_use():
         "import polyhub\nassert polyhub.PolyhubError.__name__ == 'PolyhubError'\n"
         "assert callable(polyhub.load) and 'load' in dir(polyhub)"
     )
-    assert "polyhub.errors" in loaded and "polyhub.api" in loaded
+    assert "polyhub._errors" in loaded and "polyhub._api" in loaded
     assert "requests" not in loaded and "yaml" not in loaded
 
 
 def test_cli_help_loads_no_plugin_and_no_http_stack():
     loaded = _full_modules_after(
-        "import sys; sys.argv = ['polyhub', '--help']\ntry:\n from polyhub.cli import main; main()\nexcept SystemExit: pass"
+        "import sys; sys.argv = ['polyhub', '--help']\ntry:\n from polyhub._cli import main; main()\nexcept SystemExit: pass"
     )
     assert {m.split(".")[0] for m in loaded}.isdisjoint(HEAVY), loaded & set(HEAVY)
     assert "importlib.metadata" not in loaded
@@ -77,13 +77,17 @@ def test_listing_plugins_parses_no_yaml_and_opens_no_http_stack():
     assert {m.split(".")[0] for m in loaded}.isdisjoint({"requests", "urllib3", "yaml"})
 
 
-def test_submodules_stay_reachable_as_attributes():
+def test_internal_modules_are_private_and_the_public_names_are_not():
+    # The core's modules are private (_api, _cache...): the package's face is its
+    # top-level names, polyhub.hookspecs and polyhub.testing; an old path such as
+    # polyhub.cache is no attribute, so nobody comes to depend on it again.
     loaded = _full_modules_after(
-        "import polyhub\nassert polyhub.api.download is polyhub.download\n"
-        "assert polyhub.cache.Cache.__name__ == 'Cache'\n"
-        "assert not hasattr(polyhub, 'no_such_thing')"
+        "import polyhub\nassert polyhub.download.__module__ == 'polyhub._api'\n"
+        "assert not hasattr(polyhub, 'cache') and not hasattr(polyhub, 'api')\n"
+        "assert not hasattr(polyhub, 'no_such_thing')\n"
+        "import polyhub.hookspecs, polyhub.testing"
     )
-    assert "polyhub.api" in loaded
+    assert "polyhub._api" in loaded
 
 
 def test_the_light_helpers_load_nothing_heavy():
@@ -94,4 +98,4 @@ def test_the_light_helpers_load_nothing_heavy():
         "polyhub.read_varint(b'\\x01'); polyhub.safe_relpath('a/b')"
     )
     assert {m.split(".")[0] for m in loaded}.isdisjoint(HEAVY), loaded & set(HEAVY)
-    assert "polyhub.cache" not in loaded and "polyhub.plugins" not in loaded
+    assert "polyhub._cache" not in loaded and "polyhub._plugins" not in loaded

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from polyhub import MissingDependencyError, PolyhubError, UnsupportedError
-from polyhub.isolation import RepoImporter
+from polyhub._isolation import RepoImporter
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REPOS = SHARED / "realdata" / "repos"
@@ -230,7 +230,7 @@ _MEGENGINE_PROBE = """
     import importlib, importlib.util, json, sys
     from pathlib import Path
     from polyhub import MissingDependencyError
-    from polyhub.isolation import RepoImporter
+    from polyhub._isolation import RepoImporter
 
     root = Path(sys.argv[1])
     before = (sorted(sys.modules), list(sys.path))
@@ -286,7 +286,7 @@ _MINDSPORE_PROBE = """
     import importlib, json, sys
     from pathlib import Path
     import mindspore
-    from polyhub.isolation import RepoImporter
+    from polyhub._isolation import RepoImporter
 
     def ours(folder):
         RepoImporter(folder).load("mindspore_hub_conf.py")

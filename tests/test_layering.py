@@ -43,7 +43,7 @@ def _outside_imports(path: Path, root: Path = CORE.parent) -> list[str]:
 
 def test_the_core_imports_no_plugin_and_not_the_kit() -> None:
     modules = sorted(CORE.rglob("*.py"))
-    assert len(modules) > 20 and CORE / "cli.py" in modules  # the real package was scanned
+    assert len(modules) > 20 and CORE / "_cli.py" in modules  # the real package was scanned
     found = [hit for path in modules for hit in _outside_imports(path)]
     assert found == [], "the core imports packages built on it:\n" + "\n".join(found)
 
@@ -54,7 +54,7 @@ def test_the_scan_sees_imports_inside_functions(tmp_path: Path) -> None:
     sample.write_text(
         "def run():\n"
         "    from polyhub_conformance.runner import main\n"
-        "    import polyhub_onnx, polyhub.api\n"
+        "    import polyhub_onnx, polyhub._api\n"
         "    importlib.import_module('polyhub_oci.store')\n"
         "    from . import polyhub_like_name\n"
     )
@@ -71,7 +71,7 @@ PUBLIC = {"polyhub", "polyhub.testing"}
 
 def _private_uses(path: Path) -> list[str]:
     """``file:line name`` of each use of a core module other than ``polyhub`` and
-    ``polyhub.testing``: an import, or an attribute chain like ``polyhub.api.x``."""
+    ``polyhub.testing``: an import, or an attribute chain like ``polyhub._api.x``."""
     submodules = {p.stem for p in CORE.glob("*.py")} | {
         p.name for p in CORE.iterdir() if p.is_dir()
     }

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from polyhub import DownloadError
-from polyhub.cache import Cache
-from polyhub.config import read_config
-from polyhub.lfs import GitLfsPointerError, check_body_head, parse_pointer
+from polyhub._cache import Cache
+from polyhub._config import read_config
+from polyhub._lfs import GitLfsPointerError, check_body_head, parse_pointer
 
 MNIST_8 = "validated/vision/classification/mnist/model/mnist-8.onnx"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polyhub
 import pytest
-from polyhub.localdir import place
+from polyhub._localdir import place
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from polyhub import (
     UnsupportedError,
     hookimpl,
 )
-from polyhub.device import Device
-from polyhub.plugins import get_plugin_manager, reset_plugins
+from polyhub._device import Device
+from polyhub._plugins import get_plugin_manager, reset_plugins
 from polyhub.testing import use_plugins
 
 
@@ -198,7 +198,7 @@ def test_broken_plugins_are_reported_and_the_others_keep_working(home, hub, monk
         _EP("misspelled", Misspelled()),
         _EP("wrongargs", WrongArgs()),
     ]
-    monkeypatch.setattr("polyhub.plugins._entry_points", lambda: eps)
+    monkeypatch.setattr("polyhub._plugins._entry_points", lambda: eps)
     plugins = get_plugin_manager()
     failed = {p.name: p.error for p in plugins.failed}
     assert set(failed) == {"broken", "zdup", "misspelled", "wrongargs"}
@@ -207,12 +207,12 @@ def test_broken_plugins_are_reported_and_the_others_keep_working(home, hub, monk
     assert "surprise" in failed["wrongargs"]
     assert "registered twice" in failed["zdup"]  # the first registered keeps it
     assert list(plugins.sources) == ["text"] and plugins.sources["text"].plugin == "good"
-    assert [r.name for r in plugins.records] == ["polyhub.builtin", "good"]
+    assert [r.name for r in plugins.records] == ["polyhub._builtin", "good"]
 
 
 def test_disabled_plugins_and_autoload(home, hub, monkeypatch):
     eps = [_EP("good", TextPlugin(hub.base, {}))]
-    monkeypatch.setattr("polyhub.plugins._entry_points", lambda: eps)
+    monkeypatch.setattr("polyhub._plugins._entry_points", lambda: eps)
     monkeypatch.setenv("POLYHUB_DISABLED_PLUGINS", "good")
     assert list(get_plugin_manager().sources) == []
     monkeypatch.delenv("POLYHUB_DISABLED_PLUGINS")
@@ -230,7 +230,7 @@ def test_trace_prints_hook_calls(text_hub, monkeypatch, capsys):
 def test_installed_plugins_are_listed(home):
     names = {r.name for r in polyhub.list_plugins() if r.ok}
     installed = {ep.name for ep in metadata.entry_points(group="polyhub")}
-    assert "polyhub.builtin" in names
+    assert "polyhub._builtin" in names
     assert installed <= names | {r.name for r in polyhub.list_plugins() if not r.ok}
 
 

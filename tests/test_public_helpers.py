@@ -27,9 +27,9 @@ def test_file_sha256_of_a_missing_file_is_an_oserror(tmp_path: Path) -> None:
 
 
 def test_the_old_home_of_file_sha256_is_the_same_function() -> None:
-    import polyhub.cache
+    import polyhub._cache
 
-    assert polyhub.cache.file_sha256 is polyhub.file_sha256
+    assert polyhub._cache.file_sha256 is polyhub.file_sha256
 
 
 # -- parse_bool -----------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_parse_bool_refuses_anything_else_naming_it(value: object) -> None:
 
 
 def test_env_flag_keeps_its_own_rules_on_top_of_parse_bool(monkeypatch: pytest.MonkeyPatch) -> None:
-    from polyhub.config import env_flag
+    from polyhub._config import env_flag
 
     monkeypatch.delenv("POLYHUB_X_FLAG", raising=False)
     assert env_flag("POLYHUB_X_FLAG", default=True) is True

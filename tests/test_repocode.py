@@ -17,7 +17,7 @@ from typing import Any
 import polyhub
 import pytest
 from polyhub import CodeRef, MetadataError, UnsupportedError, UntrustedError
-from polyhub.git import repo_id_from_url
+from polyhub._git import repo_id_from_url
 
 pytestmark = pytest.mark.usefixtures("home")
 
@@ -168,7 +168,7 @@ def test_fallback_revisions_are_tried_in_order_with_a_warning(
 def test_a_commit_is_imported_once_and_force_reload_imports_it_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import polyhub.git as core_git
+    import polyhub._git as core_git
 
     marker = tmp_path / "ran"
     repo = tmp_path / "repo"
@@ -281,7 +281,7 @@ def test_a_code_ref_round_trips_through_its_dict_and_an_old_dict_takes_defaults(
 
 def test_a_runtime_may_not_need_code_for_a_format_it_does_not_load() -> None:
     from polyhub import PluginError, RuntimeInfo
-    from polyhub.registry import RuntimeRegistry
+    from polyhub._registry import RuntimeRegistry
 
     registry = RuntimeRegistry()
     registry.current_plugin = "p"
@@ -359,7 +359,7 @@ def test_repackaged_code_keeps_the_trust_of_the_framework_that_runs_it(tmp_path:
 def test_a_lock_records_the_fallback_commit_and_runs_it_when_the_branch_moves(
     tmp_path: Path,
 ) -> None:
-    from polyhub.lockfile import create, write
+    from polyhub._lockfile import create, write
     from polyhub.testing import use_plugins
 
     repo = tmp_path / "org" / "repo"

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from polyhub import DownloadError, PolyhubError
-from polyhub.cache import Cache
-from polyhub.config import read_config
-from polyhub.trust import TrustStore
+from polyhub._cache import Cache
+from polyhub._config import read_config
+from polyhub._trust import TrustStore
 
 DAYS_AGO = time.time() - 3 * 24 * 3600
 
@@ -136,7 +136,7 @@ def test_missing_dependency_error_keeps_import_error_fields() -> None:
 def test_the_address_usage_hint_survives_credential_masking() -> None:
     # 'key=' is masked as a secret query value, which once garbled the hint
     # into "expected 'scheme:path[@revision][?key=***'".
-    from polyhub.address import parse_address
+    from polyhub._address import parse_address
 
     with pytest.raises(PolyhubError) as info:
         parse_address("")
@@ -156,7 +156,7 @@ def _git(*args: str, cwd: Path) -> None:
 def test_a_git_checkout_into_an_unwritable_home_is_a_download_error(
     tmp_path: Path, home: Path
 ) -> None:
-    from polyhub.git import checkout
+    from polyhub._git import checkout
 
     repo = tmp_path / "repo"
     repo.mkdir()

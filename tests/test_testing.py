@@ -33,7 +33,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_isolated_home_hides_the_callers_settings_and_puts_them_back(
     tmp_path: Path, clean_env: None
 ) -> None:
-    from polyhub import plugins
+    from polyhub import _plugins as plugins
 
     polyhub.set_dir(tmp_path / "set-by-caller")
     before_plugins = plugins.default_plugins()
@@ -81,7 +81,7 @@ def test_use_plugins_swaps_the_managers_the_api_uses_and_restores_the_previous(
                 assert "marker" in inner.sources
                 assert "marker" in {p.name for p in polyhub.list_plugins()}
             assert "marker" not in {p.name for p in polyhub.list_plugins()}
-            from polyhub import plugins
+            from polyhub import _plugins as plugins
 
             assert plugins.default_plugins() is outer  # the previous one, not a new one
 

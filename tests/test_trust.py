@@ -6,8 +6,8 @@ import builtins
 
 import pytest
 from polyhub import UntrustedError
-from polyhub.config import read_config
-from polyhub.trust import TrustStore
+from polyhub._config import read_config
+from polyhub._trust import TrustStore
 
 
 def store(**kw):

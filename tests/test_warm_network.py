@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 from polyhub import DownloadError, PolyhubWarning
-from polyhub.cache import Cache
-from polyhub.config import read_config
+from polyhub._cache import Cache
+from polyhub._config import read_config
 from polyhub.testing import LoopbackHub
 
 demo = pytest.importorskip("polyhub_onnx.demo", reason="polyhub-onnx is not installed")

@@ -15,8 +15,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on first use
     from typing import Any
 
-    from .address import Address, AddressError, parse_address
-    from .api import (
+    from ._address import Address, AddressError, parse_address
+    from ._api import (
         download,
         fetch,
         help,
@@ -28,12 +28,12 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on fir
         plan,
         validate,
     )
-    from .archive import extract_tar
-    from .atomic import atomic_folder, atomic_write
-    from .config import get_dir, set_dir
-    from .context import Context
-    from .device import Device, DeviceError, parse_device
-    from .errors import (
+    from ._archive import extract_tar
+    from ._atomic import atomic_folder, atomic_write
+    from ._config import dir_was_set, get_dir, set_dir
+    from ._context import Context
+    from ._device import Device, DeviceError, parse_device
+    from ._errors import (
         DownloadError,
         HashMismatchError,
         MetadataError,
@@ -49,18 +49,17 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on fir
         UnsupportedError,
         UntrustedError,
     )
-    from .flags import parse_bool
-    from .git import Checkout, repo_id_from_url
-    from .hashing import file_sha256
-    from .hookspecs import hookimpl
-    from .lfs import GitLfsPointerError
-    from .loading import Plan
-    from .locations import is_local
-    from .logs import framework_output
-    from .paths import UnsafePathError, safe_join, safe_relpath
-    from .plugins import PluginRecord
-    from .protobuf import read_varint
-    from .registry import (
+    from ._flags import parse_bool
+    from ._git import Checkout, repo_id_from_url
+    from ._hashing import file_sha256
+    from ._lfs import GitLfsPointerError
+    from ._loading import Plan
+    from ._locations import is_local
+    from ._logs import framework_output
+    from ._paths import UnsafePathError, safe_join, safe_relpath
+    from ._plugins import PluginRecord
+    from ._protobuf import read_varint
+    from ._registry import (
         FormatInfo,
         FormatRegistry,
         RuntimeInfo,
@@ -68,8 +67,8 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on fir
         SourceInfo,
         SourceRegistry,
     )
-    from .repocode import missing_dependencies
-    from .values import (
+    from ._repocode import missing_dependencies
+    from ._values import (
         Asset,
         CodeRef,
         DemoCase,
@@ -79,77 +78,79 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on fir
         ModelCard,
         Problem,
     )
+    from .hookspecs import hookimpl
 
 # Each public name and the module that defines it. `import polyhub` loads none of
 # them: the plugin manager (pluggy), the HTTP stack (requests, urllib3), git and
 # subprocess cost tens of milliseconds that a CLI's --help or a script importing
 # the package for one name should not pay.
 _EXPORTS: dict[str, str] = {
-    "Address": "address",
-    "AddressError": "address",
-    "parse_address": "address",
-    "download": "api",
-    "fetch": "api",
-    "help": "api",
-    "info": "api",
-    "list_models": "api",
-    "list_plugins": "api",
-    "load": "api",
-    "plan": "api",
-    "validate": "api",
-    "extract_tar": "archive",
-    "atomic_folder": "atomic",
-    "atomic_write": "atomic",
-    "Asset": "values",
-    "CodeRef": "values",
-    "ImportedCode": "values",
-    "missing_dependencies": "repocode",
-    "IOPort": "values",
-    "ModelCard": "values",
-    "get_dir": "config",
-    "set_dir": "config",
-    "Context": "context",
-    "DemoCase": "values",
-    "Device": "device",
-    "DeviceError": "device",
-    "parse_device": "device",
-    "DownloadError": "errors",
-    "HashMismatchError": "errors",
-    "MetadataError": "errors",
-    "MissingDependencyError": "errors",
-    "ModelNotFoundError": "errors",
-    "OfflineError": "errors",
-    "PluginError": "errors",
-    "PolyhubDeprecationWarning": "errors",
-    "PolyhubError": "errors",
-    "PolyhubWarning": "errors",
-    "RevisionNotFoundError": "errors",
-    "UnsafeArchiveError": "errors",
-    "UnsupportedError": "errors",
-    "UntrustedError": "errors",
-    "parse_bool": "flags",
-    "Checkout": "git",
-    "repo_id_from_url": "git",
-    "file_sha256": "hashing",
-    "GitLfsPointerError": "lfs",
-    "is_local": "locations",
-    "framework_output": "logs",
-    "UnsafePathError": "paths",
-    "safe_join": "paths",
-    "safe_relpath": "paths",
-    "read_varint": "protobuf",
-    "LoadRequest": "values",
-    "Plan": "loading",
-    "PluginRecord": "plugins",
+    "Address": "_address",
+    "AddressError": "_address",
+    "parse_address": "_address",
+    "download": "_api",
+    "fetch": "_api",
+    "help": "_api",
+    "info": "_api",
+    "list_models": "_api",
+    "list_plugins": "_api",
+    "load": "_api",
+    "plan": "_api",
+    "validate": "_api",
+    "extract_tar": "_archive",
+    "atomic_folder": "_atomic",
+    "atomic_write": "_atomic",
+    "Asset": "_values",
+    "CodeRef": "_values",
+    "ImportedCode": "_values",
+    "missing_dependencies": "_repocode",
+    "IOPort": "_values",
+    "ModelCard": "_values",
+    "dir_was_set": "_config",
+    "get_dir": "_config",
+    "set_dir": "_config",
+    "Context": "_context",
+    "DemoCase": "_values",
+    "Device": "_device",
+    "DeviceError": "_device",
+    "parse_device": "_device",
+    "DownloadError": "_errors",
+    "HashMismatchError": "_errors",
+    "MetadataError": "_errors",
+    "MissingDependencyError": "_errors",
+    "ModelNotFoundError": "_errors",
+    "OfflineError": "_errors",
+    "PluginError": "_errors",
+    "PolyhubDeprecationWarning": "_errors",
+    "PolyhubError": "_errors",
+    "PolyhubWarning": "_errors",
+    "RevisionNotFoundError": "_errors",
+    "UnsafeArchiveError": "_errors",
+    "UnsupportedError": "_errors",
+    "UntrustedError": "_errors",
+    "parse_bool": "_flags",
+    "Checkout": "_git",
+    "repo_id_from_url": "_git",
+    "file_sha256": "_hashing",
+    "GitLfsPointerError": "_lfs",
+    "is_local": "_locations",
+    "framework_output": "_logs",
+    "UnsafePathError": "_paths",
+    "safe_join": "_paths",
+    "safe_relpath": "_paths",
+    "read_varint": "_protobuf",
+    "LoadRequest": "_values",
+    "Plan": "_loading",
+    "PluginRecord": "_plugins",
     "hookimpl": "hookspecs",
-    "make_context": "api",
-    "FormatInfo": "registry",
-    "FormatRegistry": "registry",
-    "RuntimeInfo": "registry",
-    "RuntimeRegistry": "registry",
-    "SourceInfo": "registry",
-    "SourceRegistry": "registry",
-    "Problem": "values",
+    "make_context": "_api",
+    "FormatInfo": "_registry",
+    "FormatRegistry": "_registry",
+    "RuntimeInfo": "_registry",
+    "RuntimeRegistry": "_registry",
+    "SourceInfo": "_registry",
+    "SourceRegistry": "_registry",
+    "Problem": "_values",
 }
 
 __version__ = "0.1.0"
@@ -161,7 +162,7 @@ import os as _os  # noqa: E402
 
 _logging.getLogger("polyhub").addHandler(_logging.NullHandler())
 if _os.environ.get("POLYHUB_LOG_LEVEL"):
-    from .logs import configure_from_env as _configure_from_env
+    from ._logs import configure_from_env as _configure_from_env
 
     _configure_from_env()
 
@@ -207,6 +208,7 @@ __all__ = [
     "UntrustedError",
     "atomic_folder",
     "atomic_write",
+    "dir_was_set",
     "download",
     "extract_tar",
     "fetch",
@@ -240,8 +242,9 @@ def __getattr__(name: str) -> Any:
 
     module = _EXPORTS.get(name)
     if module is None:
-        # `polyhub.api`, `polyhub.cache`...: a submodule, imported on first use as
-        # the eager imports of the package used to make them available.
+        # The public submodules (`polyhub.hookspecs`, `polyhub.testing`), imported on
+        # first use; the private ones (`_api`, `_cache`...) are no attributes until
+        # somebody imports them by name.
         if name.startswith("_"):
             raise AttributeError(f"module 'polyhub' has no attribute {name!r}")
         try:

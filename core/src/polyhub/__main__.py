@@ -1,5 +1,5 @@
 import sys
 
-from polyhub.cli import main
+from polyhub._cli import main
 
 sys.exit(main())

@@ -37,11 +37,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from .address import Address
-    from .context import Context
-    from .device import Device
-    from .registry import FormatRegistry, RuntimeRegistry, SourceRegistry
-    from .values import Asset, DemoCase, LoadRequest, ModelCard, Problem
+    from ._address import Address
+    from ._context import Context
+    from ._device import Device
+    from ._registry import FormatRegistry, RuntimeRegistry, SourceRegistry
+    from ._values import Asset, DemoCase, LoadRequest, ModelCard, Problem
 
 hookspec = pluggy.HookspecMarker("polyhub")
 

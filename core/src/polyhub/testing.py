@@ -35,7 +35,7 @@ from urllib.parse import unquote, urlsplit
 if TYPE_CHECKING:
     import ssl
 
-    from .plugins import Plugins
+    from ._plugins import Plugins
 
 __all__ = [
     "LoopbackHub",
@@ -52,7 +52,7 @@ def __getattr__(name: str) -> Any:
     # ``Plugins``, the type plugin_manager() returns, for annotations in tests; looked
     # up on use, since it loads pluggy and the registries.
     if name == "Plugins":
-        from .plugins import Plugins
+        from ._plugins import Plugins
 
         return Plugins
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -125,7 +125,8 @@ def isolated_home(
         then also undoes them, together with the test's own changes and in the
         right order; the block's exit then undoes nothing itself.
     """
-    from . import config, plugins
+    from . import _config as config
+    from . import _plugins as plugins
 
     home = Path(root)
     undo = _Undo() if patch is None else None
@@ -175,7 +176,7 @@ def plugin_manager(*plugins: object, entry_points: bool = False) -> Plugins:
     installed. A plugin whose hooks break the contract is recorded in
     ``.failed`` (as ``polyhub plugins`` shows it), not raised.
     """
-    from .plugins import get_plugin_manager
+    from ._plugins import get_plugin_manager
 
     return get_plugin_manager(load_entry_points=entry_points, plugins=[_named(p) for p in plugins])
 
@@ -185,12 +186,12 @@ def use_plugins(*plugins: object, entry_points: bool = False) -> Iterator[Plugin
     """Make a manager of ``plugins`` the one the public API uses for the block.
 
     ``plugins`` is as for :func:`plugin_manager`, or one ready manager (a
-    :class:`~polyhub.plugins.Plugins` built by it). ``polyhub.load``,
+    :class:`~polyhub._plugins.Plugins` built by it). ``polyhub.load``,
     ``polyhub.list_models``... and the CLI's functions see only these plugins until
     the block ends; then the manager used before (or none yet built) comes back.
     Yields the manager.
     """
-    from . import plugins as module
+    from . import _plugins as module
 
     if len(plugins) == 1 and isinstance(plugins[0], module.Plugins):
         manager = plugins[0]

@@ -151,7 +151,7 @@ def test_validate_reports_unhashed_weights_and_missing_docs(tmp_path: Path, h: A
 
 
 def test_demo_builds_and_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mge: Any) -> None:
-    from polyhub.demo import serve_directory
+    from polyhub._demo import serve_directory
     from polyhub_megengine.demo import build_demo
 
     directory = tmp_path / "megengine"

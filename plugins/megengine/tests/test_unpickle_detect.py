@@ -118,7 +118,7 @@ def test_detects_real_files_by_content(mge: Any, tmp_path: Path, weights: Any) -
     assert detect(tmp_path / "repo", b"") is None
     (tmp_path / "repo" / "hubconf.py").write_text("")
     assert detect(tmp_path / "repo", b"") == "megengine-hubconf"
-    assert polyhub.api.detect_format(renamed) == "megengine-traced"
+    assert polyhub._api.detect_format(renamed) == "megengine-traced"
 
 
 def test_runtime_loads_traced_and_pickled_files(mge: Any, tmp_path: Path, weights: Any) -> None:

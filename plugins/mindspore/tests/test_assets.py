@@ -59,7 +59,7 @@ def test_a_right_prefix_loads_from_a_file_that_keeps_its_name(
         "mindspore/2.5/tiny_good_prefix",
         card_text(name="TinyDense", assets=[("mindir", url, sha[:8])]),
     )
-    done = polyhub.api.load_detailed(
+    done = polyhub._api.load_detailed(
         "mindspore:mindspore/2.5/tiny_good_prefix", hub=str(hub_root), device="cpu"
     )
     assert done.path is not None and done.path.name == "tiny_net-1234.mindir"
@@ -68,7 +68,7 @@ def test_a_right_prefix_loads_from_a_file_that_keeps_its_name(
     x = np.ones((2, 4), dtype=np.float32)
     assert done.model(mindspore.Tensor(x)).asnumpy().shape[0] == 2
     # A lock file pins the whole sha256 and keeps the prefix the card published.
-    from polyhub.lockfile import create
+    from polyhub._lockfile import create
 
     monkeypatch.setenv("POLYHUB_MINDSPORE_HUB", str(hub_root))
     lock = create(["mindspore:mindspore/2.5/tiny_good_prefix"], polyhub.make_context())

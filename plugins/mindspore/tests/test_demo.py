@@ -10,7 +10,7 @@ from polyhub_mindspore.demo import build_demo
 
 
 def test_demo_loads_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, h):
-    from polyhub.demo import serve_directory
+    from polyhub._demo import serve_directory
 
     directory = tmp_path / "demo"
     directory.mkdir()

@@ -230,7 +230,7 @@ def test_mslite_without_mindspore_lite_says_so(hub_root, h, server):
 
 def test_onnx_asset_loads_through_the_onnx_plugin(hub_root, h, publish, tiny):
     pytest.importorskip("polyhub_onnx")
-    if "onnx" not in polyhub.api.default_plugins().formats:
+    if "onnx" not in polyhub._api.default_plugins().formats:
         pytest.skip("polyhub-onnx registers no onnx format yet")
     url, sha = publish("onnx")
     h.write_card(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polyhub
 import pytest
-from polyhub.publish import push
+from polyhub._publish import push
 
 from .conftest import Hub, Registry
 

@@ -33,10 +33,10 @@ def pushed(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Push ``onnx:add-relu`` once, from a home of its own; return the repository."""
     import os
 
-    from polyhub.config import read_config
-    from polyhub.demo import serve_directory
-    from polyhub.plugins import default_plugins
-    from polyhub.publish import push
+    from polyhub._config import read_config
+    from polyhub._demo import serve_directory
+    from polyhub._plugins import default_plugins
+    from polyhub._publish import push
     from polyhub_onnx.demo import demo_models, write_hub
 
     root = tmp_path_factory.mktemp("conformance-onnx-hub")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import polyhub
 import pytest
-from polyhub.publish import push
+from polyhub._publish import push
 
 from .conftest import Registry, _git
 
@@ -64,7 +64,7 @@ def test_megengine_hubconf(
 ) -> None:
     pytest.importorskip("megengine")
     import megengine
-    from polyhub.demo import serve_directory
+    from polyhub._demo import serve_directory
     from polyhub_megengine.demo import build_demo
 
     demo_dir = tmp_path / "me-demo"

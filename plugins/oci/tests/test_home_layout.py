@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import polyhub
-from polyhub.plugins import default_plugins
-from polyhub.publish import push
+from polyhub._plugins import default_plugins
+from polyhub._publish import push
 
 from .conftest import Hub, Registry
 
-# The top-level entries of a home the core writes (see polyhub.cache's layout).
+# The top-level entries of a home the core writes (see polyhub._cache's layout).
 CORE_OWNED = {
     "CACHEDIR.TAG", "blobs", "stat", "tmp", "locks", "urls", "index", "extracted", "git",
     "views", "names", "trusted_repos", "bundles",
@@ -45,7 +45,7 @@ def test_a_bundle_of_an_older_polyhub_merges_its_oci_manifests_into_storage(
 ) -> None:
     import tarfile
 
-    from polyhub.cli import main
+    from polyhub._cli import main
 
     address = f"oci:{registry.host}/layout/old:v1"
     push("onnx:tiny-mlp?opset=17", f"oci://{registry.host}/layout/old:v1")

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import polyhub
 import pytest
-from polyhub.cli import main
-from polyhub.lockfile import LockMismatchError
+from polyhub._cli import main
+from polyhub._lockfile import LockMismatchError
 
 from .conftest import Hub, _git
 
@@ -119,7 +119,7 @@ def test_lock_pins_the_code_commit(mindspore_hub: tuple[Path, Path], tmp_path: P
         polyhub.load(ms, device="cpu", trust_repo=True, force_reload=True)
     card = polyhub.info(ms)
     assert card.code is not None
-    from polyhub.lockfile import apply_lock, read
+    from polyhub._lockfile import apply_lock, read
 
     assert apply_lock(card, read(lock), polyhub.make_context(), address=ms).code.revision == locked  # type: ignore[union-attr]
 
@@ -138,7 +138,7 @@ def test_unbundle_refuses_unlisted_members_and_merges_nothing(
     import io
     import tarfile
 
-    from polyhub.errors import UnsafeArchiveError
+    from polyhub._errors import UnsafeArchiveError
 
     lock = tmp_path / "polyhub.lock"
     bundle = tmp_path / "models.tar"
@@ -152,7 +152,7 @@ def test_unbundle_refuses_unlisted_members_and_merges_nothing(
 
     home = tmp_path / "airgap"
     polyhub.set_dir(home)
-    from polyhub.bundle import extract
+    from polyhub._bundle import extract
 
     with pytest.raises(UnsafeArchiveError):
         extract(bundle, polyhub.make_context())
@@ -168,7 +168,7 @@ def test_code_changed_in_a_bundle_or_the_cache_never_runs(
     import tarfile
 
     from polyhub import HashMismatchError
-    from polyhub.bundle import extract
+    from polyhub._bundle import extract
 
     hub, _ = mindspore_hub
     ms = MS.format(hub=hub)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import polyhub
 import pytest
-from polyhub.cli import main
-from polyhub.publish import push
+from polyhub._cli import main
+from polyhub._publish import push
 
 from .conftest import Hub, Registry
 

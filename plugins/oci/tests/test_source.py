@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import polyhub
 import pytest
-from polyhub.publish import push
+from polyhub._publish import push
 from polyhub_oci.client import RegistryClient, dumps
 from polyhub_oci.reference import parse_reference
 

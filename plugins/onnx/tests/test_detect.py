@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from polyhub.api import detect_format
+from polyhub._api import detect_format
 from polyhub_onnx.demo import add_relu, tiny_mlp
 from polyhub_onnx.detect import is_onnx_model
 

@@ -11,7 +11,7 @@ import numpy as np
 import polyhub
 import pytest
 from onnx import TensorProto, numpy_helper
-from polyhub.plugins import default_plugins
+from polyhub._plugins import default_plugins
 from polyhub_onnx.demo import build_demo, demo_models, evaluate, sample_inputs, tiny_mlp
 from polyhub_onnx.manifest import validate_manifest
 
@@ -19,7 +19,7 @@ from polyhub_onnx.manifest import validate_manifest
 def test_importing_the_plugin_imports_no_framework() -> None:
     code = (
         "import sys, polyhub, polyhub_onnx.plugin\n"
-        "from polyhub.plugins import default_plugins\n"
+        "from polyhub._plugins import default_plugins\n"
         "default_plugins()\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'onnxruntime', 'numpy')))"
     )

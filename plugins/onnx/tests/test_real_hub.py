@@ -27,7 +27,7 @@ import polyhub
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from polyhub import DownloadError, HashMismatchError
-from polyhub.lfs import GitLfsPointerError
+from polyhub._lfs import GitLfsPointerError
 
 MANIFEST_URL = "https://raw.githubusercontent.com/onnx/models/main/ONNX_HUB_MANIFEST.json"
 HF = "https://huggingface.co/onnxmodelzoo/legacy_models/resolve/main"

@@ -23,7 +23,7 @@ def test_devices_list_cpu_last_and_only_working_providers() -> None:
     assert devices[-1] == Device("cpu")
     assert (Device("gpu", 0) in devices) == cuda_works()
     # The hook answers the same through the plugin manager.
-    from polyhub.plugins import default_plugins
+    from polyhub._plugins import default_plugins
 
     assert default_plugins().hook.polyhub_runtime_devices(runtime="onnxruntime") == devices
     assert default_plugins().hook.polyhub_runtime_devices(runtime="onnx") == [Device("cpu")]

@@ -15,7 +15,7 @@ from polyhub import (
     OfflineError,
     RevisionNotFoundError,
 )
-from polyhub.api import download
+from polyhub._api import download
 from polyhub_onnx.demo import HubModel, add_relu, evaluate, sample_inputs, tiny_mlp
 
 REAL = json.loads((Path(__file__).parent / "data" / "ONNX_HUB_MANIFEST.json").read_text())

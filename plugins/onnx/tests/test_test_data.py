@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from polyhub import UnsafeArchiveError
-from polyhub.api import download
+from polyhub._api import download
 from polyhub_onnx.demo import HubModel, tiny_mlp
 
 

@@ -577,7 +577,7 @@ def read_hubconf(root: Path) -> Hubconf:
 def missing_dependencies(conf: Hubconf) -> list[str]:
     """The modules of ``dependencies`` that cannot be found (nothing is imported).
 
-    The load's own check is the core's (:mod:`polyhub.repocode`), made before the
+    The load's own check is the core's (:mod:`polyhub._repocode`), made before the
     code runs; this is the same lookup, for reading a repository.
     """
     from polyhub import missing_dependencies as missing

@@ -118,10 +118,7 @@ def _home() -> Iterator[None]:
     if _home_is_set():
         yield
         return
-    from polyhub import config
-
-    prior = getattr(config, "_home_override", None)
-    if prior is not None:  # polyhub.set_dir() was called: that folder wins
+    if polyhub.dir_was_set():  # polyhub.set_dir() was called: that folder wins
         yield
         return
     polyhub.set_dir(_UPSTREAM_CACHE)
@@ -281,8 +278,6 @@ def get_hub_dir() -> str:
         return os.path.abspath(os.path.expanduser(_hub_dir))
     if _home_is_set():
         return str(polyhub.get_dir())
-    from polyhub import config
-
-    if getattr(config, "_home_override", None) is not None:
+    if polyhub.dir_was_set():
         return str(polyhub.get_dir())
     return os.path.abspath(os.path.expanduser(_UPSTREAM_CACHE))
