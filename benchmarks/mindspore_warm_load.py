@@ -116,8 +116,9 @@ def main() -> None:
     polyhub.load("mindspore:mindspore/2.10/big_ckpt", **options)  # fills the cache
     polyhub.load("mindspore:mindspore/2.10/big_mindir", device="cpu")
     home = Path(polyhub.get_dir())
-    ckpt_blob = next(p for p in (home / "mindspore" / "links").glob("*.ckpt"))
-    mindir_blob = next(p for p in (home / "mindspore" / "links").glob("*.mindir"))
+    # The cache hands loads each file under its asset's name (<home>/names/...).
+    ckpt_blob = next((home / "names").rglob("*.ckpt"))
+    mindir_blob = next((home / "names").rglob("*.mindir"))
     mb = sum(p.stat().st_size for p in (ckpt_blob,)) / 2**20
 
     def direct_ckpt() -> None:

@@ -57,7 +57,7 @@ def main() -> None:
     hub.mkdir()
     write_hub(hub, [HubModel("big", make_model(args.mib), data=False)])
     address = polyhub.parse_address("onnx:big", hub=str(hub))
-    path = polyhub._api.download(address)  # warm the cache
+    path = polyhub.download(address)  # warm the cache
     size = path.stat().st_size
     polyhub.load(address, device="cpu")  # warm the plugin manager and the provider probes
     onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -90,7 +90,7 @@ def main() -> None:
     for _ in range(args.runs):
         start = time.perf_counter()
         polyhub.plan(address, device="cpu")
-        detect_format(polyhub._api.download(address))
+        detect_format(polyhub.download(address))
         check_external_data(path)
         steps.append(time.perf_counter() - start)
     b, o = statistics.median(base), statistics.median(ours)
