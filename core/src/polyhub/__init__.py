@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # the names, for type checkers; at run time each loads on fir
     from ._lfs import GitLfsPointerError
     from ._loading import Plan
     from ._locations import is_local
+    from ._lockfile import LockMismatchError
     from ._logs import framework_output
     from ._paths import UnsafePathError, safe_join, safe_relpath
     from ._plugins import PluginRecord
@@ -129,6 +130,7 @@ _EXPORTS: dict[str, str] = {
     "UnsupportedError": "_errors",
     "UntrustedError": "_errors",
     "parse_bool": "_flags",
+    "LockMismatchError": "_lockfile",
     "Checkout": "_git",
     "repo_id_from_url": "_git",
     "file_sha256": "_hashing",
@@ -185,6 +187,7 @@ __all__ = [
     "IOPort",
     "ImportedCode",
     "LoadRequest",
+    "LockMismatchError",
     "MetadataError",
     "MissingDependencyError",
     "ModelCard",

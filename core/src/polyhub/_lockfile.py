@@ -44,6 +44,8 @@ VERSION = 1
 class LockMismatchError(PolyhubError):
     """A model differs from what the lock file pinned (another asset, hash, size or commit)."""
 
+    __module__ = "polyhub"
+
 
 @dataclass(frozen=True)
 class LockedModel:
