@@ -92,7 +92,7 @@ def test_errors_exit_1_with_the_error_class(home, capsys):
 def test_plugins_lists_installed_and_builtin(home, capsys):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
-    assert "polyhub._builtin (builtin)" in out
+    assert "polyhub.builtin (builtin)" in out
 
 
 def test_load_says_what_was_loaded_where(home, tmp_path, capsys):

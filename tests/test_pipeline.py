@@ -207,7 +207,7 @@ def test_broken_plugins_are_reported_and_the_others_keep_working(home, hub, monk
     assert "surprise" in failed["wrongargs"]
     assert "registered twice" in failed["zdup"]  # the first registered keeps it
     assert list(plugins.sources) == ["text"] and plugins.sources["text"].plugin == "good"
-    assert [r.name for r in plugins.records] == ["polyhub._builtin", "good"]
+    assert [r.name for r in plugins.records] == ["polyhub.builtin", "good"]
 
 
 def test_disabled_plugins_and_autoload(home, hub, monkeypatch):
@@ -230,7 +230,7 @@ def test_trace_prints_hook_calls(text_hub, monkeypatch, capsys):
 def test_installed_plugins_are_listed(home):
     names = {r.name for r in polyhub.list_plugins() if r.ok}
     installed = {ep.name for ep in metadata.entry_points(group="polyhub")}
-    assert "polyhub._builtin" in names
+    assert "polyhub.builtin" in names
     assert installed <= names | {r.name for r in polyhub.list_plugins() if not r.ok}
 
 

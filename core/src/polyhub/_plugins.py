@@ -43,7 +43,9 @@ __all__ = ["PluginRecord", "Plugins", "get_plugin_manager", "hookimpl"]
 log = logging.getLogger(__name__)
 
 # Core features built as plugins, registered before the entry points.
-BUILTIN_PLUGINS = ("polyhub._builtin",)
+# name -> module. The name is what `polyhub plugins` shows and users may know; the
+# module is private like the rest of the core.
+BUILTIN_PLUGINS = {"polyhub.builtin": "polyhub._builtin"}
 
 
 @dataclass(frozen=True)
@@ -388,9 +390,9 @@ def get_plugin_manager(
     for name in blocked:
         if not name.startswith("polyhub."):  # builtins are essential
             pm.set_blocked(name)
-    for modname in BUILTIN_PLUGINS:
-        if not result.register(importlib.import_module(modname), modname):
-            raise PluginError(f"builtin plugin {modname} is broken: {result.failed[-1].error}")
+    for name, modname in BUILTIN_PLUGINS.items():
+        if not result.register(importlib.import_module(modname), name):
+            raise PluginError(f"builtin plugin {name} is broken: {result.failed[-1].error}")
     if load_entry_points and not env_flag("POLYHUB_DISABLE_PLUGIN_AUTOLOAD"):
         seen: set[str] = set()
         for ep in sorted(_entry_points(), key=lambda e: e.name):
