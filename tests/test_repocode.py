@@ -395,3 +395,53 @@ def test_a_name_the_file_does_not_bind_is_named(tmp_path: Path) -> None:
     with pytest.raises(MetadataError) as info:
         context.import_code(ref(repo, function="create_network"), scheme="t")
     assert info.value.field == "code.function" and "create_network" in str(info.value)
+
+
+@pytest.mark.parametrize("subdir", ["..", "../", "./..", "/.."])
+def test_a_parent_folder_is_refused_not_read_as_the_root(tmp_path: Path, subdir: str) -> None:
+    # "..".strip("/.") is empty: the subdir once fell back to the checkout's root.
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": "def net():\n    return 1\n"})
+    context = polyhub.make_context(trust_repo=True)
+    with pytest.raises(MetadataError, match="inside its repository") as info:
+        context.import_code(ref(repo, subdir=subdir), scheme="t")
+    assert info.value.field == "code"
+
+
+@pytest.mark.parametrize("subdir", ["", ".", "/", "./"])
+def test_the_root_may_be_named_by_an_empty_or_dot_folder(tmp_path: Path, subdir: str) -> None:
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": "def net():\n    return 1\n"})
+    imported = polyhub.make_context(trust_repo=True).import_code(
+        ref(repo, subdir=subdir), scheme="t"
+    )
+    assert imported.function() == 1
+
+
+def test_a_reference_without_repo_id_is_judged_by_its_url(tmp_path: Path) -> None:
+    # An empty repo_id was checked as the name "": refusals read "polyhub trust add ".
+    marker = tmp_path / "ran"
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": marking(marker)})
+    code = ref(repo, repo_id="")
+    with pytest.raises(UntrustedError) as info:
+        polyhub.make_context(trust_repo=False).import_code(code, scheme="t")
+    assert f"polyhub trust add {repo_id_from_url(repo.as_uri())}" in str(info.value)
+    assert not marker.exists()
+    polyhub.make_context(trust_repo=True).import_code(code, scheme="t")
+    # trust_repo=True remembered the URL's identity, not an empty line.
+    assert polyhub.make_context(trust_repo=False).is_trusted(repo_id_from_url(repo.as_uri()))
+
+
+@pytest.mark.parametrize("field", ["function", "entry"])
+@pytest.mark.parametrize("name", ["__class__", "__loader__", "__import__"])
+def test_a_dunder_name_is_refused_before_any_git_call(
+    tmp_path: Path, field: str, name: str
+) -> None:
+    # function="__class__" handed the runtime the module type to call.
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": "def net():\n    return 1\n"})
+    code = ref(repo, url=(tmp_path / "absent").as_uri(), **{field: name})
+    with pytest.raises(MetadataError) as info:
+        polyhub.make_context(trust_repo=True).import_code(code, scheme="t")
+    assert info.value.field == f"code.{field}" and name in str(info.value)

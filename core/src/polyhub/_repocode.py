@@ -129,12 +129,20 @@ def import_code(
         or a local folder that does not exist.
     """
     relpath = _relpath(code)
+    name = code.function or code.entry
+    if name.startswith("__"):
+        # Dunders are the module's machinery (__class__, __loader__), never a model;
+        # refused before any git call.
+        raise MetadataError(
+            f"{name!r} is not a model entry: names starting with '__' are refused",
+            file=code.url,
+            field="code.function" if code.function else "code.entry",
+        )
     checkout_root, commit, ref = _materialise(context, code, relpath)
     path = checkout_root.joinpath(*relpath.parts)
     # The importer's root is the code's folder: its top-level packages (src, official)
     # are the ones next to the file, as when upstream put that folder on sys.path.
     folder = checkout_root.joinpath(*relpath.parts[: len(relpath.parts) - _file_depth(code)])
-    name = code.function or code.entry
     where = f"{code.url}@{commit[:12]}" if commit else code.url
     what = purpose or f"run {relpath.name} of {code.url}"
     key = (str(context.config.home), code.url, commit, relpath.as_posix()) if commit else None
@@ -192,7 +200,9 @@ def _relpath(code: CodeRef) -> PurePosixPath:
         )
     try:
         file = safe_relpath(code.file)
-        folder = safe_relpath(code.subdir) if code.subdir.strip("/.") else PurePosixPath()
+        # "", "." and "/" name the repository's root; ".." must not be stripped to it.
+        root_only = all(p in ("", ".") for p in code.subdir.split("/"))
+        folder = PurePosixPath() if root_only else safe_relpath(code.subdir)
     except UnsafePathError as exc:
         raise MetadataError(
             f"{exc}: model code must stay inside its repository", file=code.url, field="code"
@@ -365,18 +375,21 @@ def _check_trust(
 ) -> None:
     # Asked on every load (trust may have been withdrawn since); only whether the
     # commit is published, a git call, is remembered with the import.
-    context.check_trust(ref.repo_id, scheme=scheme, purpose=purpose)
+    from ._git import is_published, repo_id_from_url
+    from ._trust import TrustStore
+
+    # A reference that names no identity is judged by its URL's, never by an empty name.
+    repo_id = ref.repo_id.strip() or repo_id_from_url(ref.url)
+    context.check_trust(repo_id, scheme=scheme, purpose=purpose)
     if commit is None:
         return
-    from ._git import is_published
-    from ._trust import TrustStore
 
     if not entry.published_known:
         entry.published = is_published(ref.url, commit, context.config)
         entry.published_known = True
     if entry.published is False:
         # The same rule as Context.check_commit_trust.
-        TrustStore(context.config).check_commit(ref.repo_id, commit, purpose=purpose)
+        TrustStore(context.config).check_commit(repo_id, commit, purpose=purpose)
 
 
 def _import(
