@@ -445,3 +445,15 @@ def test_a_dunder_name_is_refused_before_any_git_call(
     with pytest.raises(MetadataError) as info:
         polyhub.make_context(trust_repo=True).import_code(code, scheme="t")
     assert info.value.field == f"code.{field}" and name in str(info.value)
+
+
+def test_a_file_nested_too_deep_to_parse_is_a_metadata_error(tmp_path: Path) -> None:
+    # CPython's parser raises MemoryError on 200,000 unary minuses: it escaped raw,
+    # from the static read that comes before any trust decision.
+    marker = tmp_path / "ran"
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": marking(marker, "x = " + "-" * 200_000 + "1\n")})
+    with pytest.raises(MetadataError) as info:
+        polyhub.make_context(trust_repo=False).import_code(ref(repo), scheme="t")
+    assert info.value.file is not None and info.value.file.endswith("hubconf.py")
+    assert "too deep" in str(info.value) and not marker.exists()

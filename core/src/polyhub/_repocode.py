@@ -306,6 +306,12 @@ def declared_dependencies(path: Path) -> tuple[str, ...]:
         raise MetadataError(
             f"is not valid Python: {exc}", file=str(path), line=getattr(exc, "lineno", None)
         ) from None
+    except (MemoryError, RecursionError):
+        # Expressions nested thousands deep exhaust CPython's parser (x = ------...1):
+        # a hostile file, read before any trust decision.
+        raise MetadataError(
+            "is nested too deep to be read statically", file=str(path), field=DEPENDENCIES
+        ) from None
     found: ast.expr | None = None
     line: int | None = None
     for node in tree.body:
