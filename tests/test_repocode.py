@@ -457,3 +457,35 @@ def test_a_file_nested_too_deep_to_parse_is_a_metadata_error(tmp_path: Path) -> 
         polyhub.make_context(trust_repo=False).import_code(ref(repo), scheme="t")
     assert info.value.file is not None and info.value.file.endswith("hubconf.py")
     assert "too deep" in str(info.value) and not marker.exists()
+
+
+@pytest.mark.parametrize("file", ["x.txt", "hubconf", "pkg", ".py"])
+def test_a_file_that_is_not_python_is_refused_by_name(tmp_path: Path, file: str) -> None:
+    # "x.txt" escaped as a raw ImportError from the isolated importer.
+    repo = tmp_path / "repo"
+    body = "def net():\n    return 1\n"
+    commit(repo, {"x.txt": body, "hubconf": body, "pkg/__init__.py": body, ".py": body})
+    with pytest.raises(MetadataError) as info:
+        polyhub.make_context(trust_repo=True).import_code(ref(repo, file=file), scheme="t")
+    assert info.value.field == "code.file" and file in str(info.value)
+
+
+def test_one_file_named_from_two_folders_resolves_its_imports_from_each(tmp_path: Path) -> None:
+    # pkg/b.py from the root and b.py of subdir pkg shared one memo entry: the second
+    # got the first's imports (helper.py of the root, not of pkg).
+    repo = tmp_path / "repo"
+    commit(
+        repo,
+        {
+            "helper.py": "WHERE = 'root'\n",
+            "pkg/helper.py": "WHERE = 'pkg'\n",
+            "pkg/b.py": "from helper import WHERE\n\ndef net():\n    return WHERE\n",
+        },
+    )
+    context = polyhub.make_context(trust_repo=True)
+    from_root = context.import_code(ref(repo, file="pkg/b.py"), scheme="t")
+    from_pkg = context.import_code(ref(repo, subdir="pkg", file="b.py"), scheme="t")
+    with from_root.activate():
+        assert from_root.function() == "root"
+    with from_pkg.activate():
+        assert from_pkg.function() == "pkg"

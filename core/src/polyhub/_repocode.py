@@ -145,7 +145,10 @@ def import_code(
     folder = checkout_root.joinpath(*relpath.parts[: len(relpath.parts) - _file_depth(code)])
     where = f"{code.url}@{commit[:12]}" if commit else code.url
     what = purpose or f"run {relpath.name} of {code.url}"
-    key = (str(context.config.home), code.url, commit, relpath.as_posix()) if commit else None
+    # The importer's root is part of the key: pkg/b.py imported from the root and
+    # b.py of subdir pkg resolve their own imports differently.
+    top = folder.relative_to(checkout_root).as_posix()
+    key = (str(context.config.home), code.url, commit, f"{top}:{relpath}") if commit else None
     entry: _Imported | None = None
     if key is not None and not context.force_reload:
         with _lock:
@@ -207,6 +210,12 @@ def _relpath(code: CodeRef) -> PurePosixPath:
         raise MetadataError(
             f"{exc}: model code must stay inside its repository", file=code.url, field="code"
         ) from None
+    if file.suffix != ".py":
+        raise MetadataError(
+            f"{code.file!r} is not a Python file (*.py): the core imports only those",
+            file=code.url,
+            field="code.file",
+        )
     return folder / file
 
 
