@@ -489,3 +489,16 @@ def test_one_file_named_from_two_folders_resolves_its_imports_from_each(tmp_path
         assert from_root.function() == "root"
     with from_pkg.activate():
         assert from_pkg.function() == "pkg"
+
+
+def test_packages_named_by_an_untrusted_repository_come_with_a_warning(tmp_path: Path) -> None:
+    # "pip install <names>" read from a repository nobody trusted is how a
+    # dependency-confusion package gets installed: the refusal says so.
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": "dependencies = ['no_such_pkg_q']\n\ndef net():\n    return 1\n"})
+    with pytest.raises(UnsupportedError) as untrusted:
+        polyhub.make_context(trust_repo=False).import_code(ref(repo), scheme="t")
+    assert "no_such_pkg_q" in str(untrusted.value) and "not trusted" in str(untrusted.value)
+    with pytest.raises(UnsupportedError) as known:
+        polyhub.make_context(trust_repo=True).import_code(ref(repo), scheme="t")
+    assert "no_such_pkg_q" in str(known.value) and "not trusted" not in str(known.value)

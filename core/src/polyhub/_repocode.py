@@ -74,6 +74,8 @@ class Services(Protocol):
         self, repo_id: str, *, scheme: str | None = None, purpose: str = ""
     ) -> None: ...
 
+    def is_trusted(self, repo_id: str, scheme: str | None = None) -> bool: ...
+
 
 DEPENDENCIES = "dependencies"
 
@@ -156,7 +158,18 @@ def import_code(
     if entry is None:
         entry = _Imported()
         # Read without running anything: an install the user must make comes before trust.
-        check_dependencies(path)
+        try:
+            check_dependencies(path)
+        except UnsupportedError as exc:
+            repo_id = _trust_id(ref)
+            if context.config.trust_repo is True or context.is_trusted(repo_id, scheme=scheme):
+                raise
+            # The names come from a repository nobody trusted: "pip install" them blindly
+            # is how a dependency-confusion package gets in.
+            raise UnsupportedError(
+                f"{exc}. The repository {repo_id} is not trusted either: check it, and the "
+                "packages it names, before installing anything it asks for"
+            ) from None
     _check_trust(context, ref, commit, entry, scheme=scheme, purpose=what)
     module, function, activator = _import(entry, folder, path, name, where)
     if key is not None:
@@ -379,6 +392,13 @@ def check_dependencies(path: Path) -> None:
 # -- trust and import -------------------------------------------------------------
 
 
+def _trust_id(ref: CodeRef) -> str:
+    """The identity trust is checked against: a reference that names none is judged by its URL's."""
+    from ._git import repo_id_from_url
+
+    return ref.repo_id.strip() or repo_id_from_url(ref.url)
+
+
 def _check_trust(
     context: Services,
     ref: CodeRef,
@@ -390,11 +410,10 @@ def _check_trust(
 ) -> None:
     # Asked on every load (trust may have been withdrawn since); only whether the
     # commit is published, a git call, is remembered with the import.
-    from ._git import is_published, repo_id_from_url
+    from ._git import is_published
     from ._trust import TrustStore
 
-    # A reference that names no identity is judged by its URL's, never by an empty name.
-    repo_id = ref.repo_id.strip() or repo_id_from_url(ref.url)
+    repo_id = _trust_id(ref)
     context.check_trust(repo_id, scheme=scheme, purpose=purpose)
     if commit is None:
         return
