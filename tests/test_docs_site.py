@@ -141,3 +141,24 @@ def test_runnable_examples_run_offline(page: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "models" / "tiny-mlp-17.onnx").exists() or page.name != "getting-started.md"
+
+
+def test_the_plugin_guide_never_asks_whose_call_it_is() -> None:
+    # The guide said "no `if runtime != MINE: return None`" and its own example had one.
+    import ast
+
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    owned = ("polyhub_source_", "polyhub_runtime_")
+    guards = []
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
+        for node in ast.walk(ast.parse(block)):
+            if not (isinstance(node, ast.FunctionDef) and node.name.startswith(owned)):
+                continue
+            params = {a.arg for a in node.args.args} & {"scheme", "runtime"}
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Compare) and any(
+                    isinstance(n, ast.Name) and n.id in params
+                    for n in [inner.left, *inner.comparators]
+                ):
+                    guards.append(f"{node.name}: {ast.unparse(inner)}")
+    assert not guards, guards

@@ -195,3 +195,36 @@ def test_hostile_urls_and_revisions_run_nothing(home, tmp_path, url, revision):
     with pytest.raises((DownloadError, RevisionNotFoundError)):
         checkout(url, revision, read_config())
     assert not Path("/tmp/polyhub-pwned").exists()
+
+
+def test_a_second_branch_of_a_repository_just_fetched_needs_no_second_fetch(
+    home, tmp_path, monkeypatch
+):
+    # A fetch brings every branch: a cold MindSpore load asked the network twice per
+    # repository (hub: HEAD then r1.6; models: master then its fallback branch).
+    repo = make_repo(tmp_path / "r", {"a.py": "A = 1\n"})
+    git(repo, "checkout", "-q", "-b", "r1.6")
+    old = commit_files(repo, {"a.py": "A = 2\n"}, "era")
+    git(repo, "checkout", "-q", "master")
+    real = subprocess.run(["which", "git"], capture_output=True, text=True).stdout.strip()
+    bin_dir, log = tmp_path / "bin", tmp_path / "git.log"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+    def fetches() -> int:
+        return sum(" fetch " in line for line in log.read_text().splitlines())
+
+    assert checkout(repo.as_uri(), None, read_config()).path.joinpath("a.py").read_text() == (
+        "A = 1\n"
+    )
+    assert checkout(repo.as_uri(), "r1.6", read_config()).commit == old
+    assert fetches() == 1
+    # A branch the fetch did not bring is still asked for, and a refresh always fetches.
+    git(repo, "branch", "late")
+    assert checkout(repo.as_uri(), "late", read_config()).commit == git(repo, "rev-parse", "HEAD")
+    assert fetches() == 2
+    new = commit_files(repo, {"a.py": "A = 3\n"}, "moved")
+    assert checkout(repo.as_uri(), "master", read_config(force_reload=True)).commit == new
+    assert fetches() == 3

@@ -395,3 +395,110 @@ def test_a_name_the_file_does_not_bind_is_named(tmp_path: Path) -> None:
     with pytest.raises(MetadataError) as info:
         context.import_code(ref(repo, function="create_network"), scheme="t")
     assert info.value.field == "code.function" and "create_network" in str(info.value)
+
+
+@pytest.mark.parametrize("subdir", ["..", "../", "./..", "/.."])
+def test_a_parent_folder_is_refused_not_read_as_the_root(tmp_path: Path, subdir: str) -> None:
+    # "..".strip("/.") is empty: the subdir once fell back to the checkout's root.
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": "def net():\n    return 1\n"})
+    context = polyhub.make_context(trust_repo=True)
+    with pytest.raises(MetadataError, match="inside its repository") as info:
+        context.import_code(ref(repo, subdir=subdir), scheme="t")
+    assert info.value.field == "code"
+
+
+@pytest.mark.parametrize("subdir", ["", ".", "/", "./"])
+def test_the_root_may_be_named_by_an_empty_or_dot_folder(tmp_path: Path, subdir: str) -> None:
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": "def net():\n    return 1\n"})
+    imported = polyhub.make_context(trust_repo=True).import_code(
+        ref(repo, subdir=subdir), scheme="t"
+    )
+    assert imported.function() == 1
+
+
+def test_a_reference_without_repo_id_is_judged_by_its_url(tmp_path: Path) -> None:
+    # An empty repo_id was checked as the name "": refusals read "polyhub trust add ".
+    marker = tmp_path / "ran"
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": marking(marker)})
+    code = ref(repo, repo_id="")
+    with pytest.raises(UntrustedError) as info:
+        polyhub.make_context(trust_repo=False).import_code(code, scheme="t")
+    assert f"polyhub trust add {repo_id_from_url(repo.as_uri())}" in str(info.value)
+    assert not marker.exists()
+    polyhub.make_context(trust_repo=True).import_code(code, scheme="t")
+    # trust_repo=True remembered the URL's identity, not an empty line.
+    assert polyhub.make_context(trust_repo=False).is_trusted(repo_id_from_url(repo.as_uri()))
+
+
+@pytest.mark.parametrize("field", ["function", "entry"])
+@pytest.mark.parametrize("name", ["__class__", "__loader__", "__import__"])
+def test_a_dunder_name_is_refused_before_any_git_call(
+    tmp_path: Path, field: str, name: str
+) -> None:
+    # function="__class__" handed the runtime the module type to call.
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": "def net():\n    return 1\n"})
+    code = ref(repo, url=(tmp_path / "absent").as_uri(), **{field: name})
+    with pytest.raises(MetadataError) as info:
+        polyhub.make_context(trust_repo=True).import_code(code, scheme="t")
+    assert info.value.field == f"code.{field}" and name in str(info.value)
+
+
+def test_a_file_nested_too_deep_to_parse_is_a_metadata_error(tmp_path: Path) -> None:
+    # CPython's parser raises MemoryError on 200,000 unary minuses: it escaped raw,
+    # from the static read that comes before any trust decision.
+    marker = tmp_path / "ran"
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": marking(marker, "x = " + "-" * 200_000 + "1\n")})
+    with pytest.raises(MetadataError) as info:
+        polyhub.make_context(trust_repo=False).import_code(ref(repo), scheme="t")
+    assert info.value.file is not None and info.value.file.endswith("hubconf.py")
+    assert "too deep" in str(info.value) and not marker.exists()
+
+
+@pytest.mark.parametrize("file", ["x.txt", "hubconf", "pkg", ".py"])
+def test_a_file_that_is_not_python_is_refused_by_name(tmp_path: Path, file: str) -> None:
+    # "x.txt" escaped as a raw ImportError from the isolated importer.
+    repo = tmp_path / "repo"
+    body = "def net():\n    return 1\n"
+    commit(repo, {"x.txt": body, "hubconf": body, "pkg/__init__.py": body, ".py": body})
+    with pytest.raises(MetadataError) as info:
+        polyhub.make_context(trust_repo=True).import_code(ref(repo, file=file), scheme="t")
+    assert info.value.field == "code.file" and file in str(info.value)
+
+
+def test_one_file_named_from_two_folders_resolves_its_imports_from_each(tmp_path: Path) -> None:
+    # pkg/b.py from the root and b.py of subdir pkg shared one memo entry: the second
+    # got the first's imports (helper.py of the root, not of pkg).
+    repo = tmp_path / "repo"
+    commit(
+        repo,
+        {
+            "helper.py": "WHERE = 'root'\n",
+            "pkg/helper.py": "WHERE = 'pkg'\n",
+            "pkg/b.py": "from helper import WHERE\n\ndef net():\n    return WHERE\n",
+        },
+    )
+    context = polyhub.make_context(trust_repo=True)
+    from_root = context.import_code(ref(repo, file="pkg/b.py"), scheme="t")
+    from_pkg = context.import_code(ref(repo, subdir="pkg", file="b.py"), scheme="t")
+    with from_root.activate():
+        assert from_root.function() == "root"
+    with from_pkg.activate():
+        assert from_pkg.function() == "pkg"
+
+
+def test_packages_named_by_an_untrusted_repository_come_with_a_warning(tmp_path: Path) -> None:
+    # "pip install <names>" read from a repository nobody trusted is how a
+    # dependency-confusion package gets installed: the refusal says so.
+    repo = tmp_path / "repo"
+    commit(repo, {"hubconf.py": "dependencies = ['no_such_pkg_q']\n\ndef net():\n    return 1\n"})
+    with pytest.raises(UnsupportedError) as untrusted:
+        polyhub.make_context(trust_repo=False).import_code(ref(repo), scheme="t")
+    assert "no_such_pkg_q" in str(untrusted.value) and "not trusted" in str(untrusted.value)
+    with pytest.raises(UnsupportedError) as known:
+        polyhub.make_context(trust_repo=True).import_code(ref(repo), scheme="t")
+    assert "no_such_pkg_q" in str(known.value) and "not trusted" not in str(known.value)

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from polyhub import CodeRef
 
 __all__ = [
     "DEFAULT_FRAMEWORKS",
@@ -130,6 +133,10 @@ class RuntimeSample:
     :ivar expected: the reference output; compared with ``numpy.allclose`` when
         numpy is installed and the values are array-like, else with ``==``.
     :ivar options: keyword arguments for the model (``LoadRequest.options``).
+    :ivar code: the card's code (a :class:`polyhub.CodeRef`), for a format of the
+        runtime's ``code_formats``: the kit has the core import it and hands it to
+        the runtime as ``request.code``, as a load does. The kit trusts its
+        repository (the test's own) for the sample's loads only.
     """
 
     path: Path
@@ -140,3 +147,4 @@ class RuntimeSample:
     rtol: float = 1e-5
     atol: float = 1e-6
     options: Mapping[str, Any] = field(default_factory=dict)
+    code: CodeRef | None = None

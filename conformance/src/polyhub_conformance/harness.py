@@ -330,16 +330,26 @@ class SampleSource:
                     name=path.name,
                 ),
             ),
+            code=self.sample.code,
         )
 
     def _hooks(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
-        from polyhub import SourceInfo, hookimpl
+        from polyhub import SourceInfo, hookimpl, repo_id_from_url
 
         source = self
 
+        # The sample's code is the test author's own: trusted as a source trusts its
+        # organisation, so the suite needs no trust set-up (S48 checks refusal).
+        code = self.sample.code
+        trusted = (code.repo_id or repo_id_from_url(code.url),) if code is not None else ()
+
         @hookimpl
         def polyhub_register_sources(registry: Any) -> None:
-            registry.add(SourceInfo(scheme=source.scheme, summary="the conformance kit's sample"))
+            registry.add(
+                SourceInfo(
+                    scheme=source.scheme, summary="the conformance kit's sample", trusted=trusted
+                )
+            )
 
         @hookimpl
         def polyhub_source_resolve(address: Any, context: Any) -> Any:
@@ -554,11 +564,25 @@ def load_request(
     device: str = "cpu",
     path: Path | None = None,
 ) -> Any:
-    """The ``LoadRequest`` the core would build for ``sample`` (a one-asset card)."""
+    """The ``LoadRequest`` the core would build for ``sample`` (a one-asset card).
+
+    For a format of the runtime's ``code_formats``, the sample's code is imported
+    by the core (checkout, trust, isolated import), as a load would do it.
+    """
     from polyhub import LoadRequest, parse_device
 
     card = SampleSource(sample).card()
+    code = None
+    if (
+        card.code is not None
+        and runtime in plugins.runtimes
+        and sample.format in plugins.runtimes[runtime].code_formats
+    ):
+        code = make_context(plugins).import_code(
+            card.code, scheme=SampleSource.scheme, purpose="run the conformance sample's code"
+        )
     return LoadRequest(
+        code=code,
         path=Path(path if path is not None else sample.path),
         format=sample.format,
         runtime=runtime,

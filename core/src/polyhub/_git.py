@@ -241,7 +241,7 @@ def _checkout(
                 f"offline mode is on and {original_url}@{wanted} was never fetched into the cache at "
                 f"{config.home}; run once online"
             )
-        commit = _fetch_and_resolve(url, original_url, bare, revision)
+        commit = _fetch_and_resolve(url, original_url, bare, revision, force=config.force_reload)
         known[wanted] = commit
         atomic_write(refs_file, json.dumps(known, indent=1, sort_keys=True).encode())
     dest = root / "checkouts" / key / commit
@@ -255,7 +255,27 @@ def _checkout(
     return Checkout(path=dest, commit=commit, url=original_url, revision=revision)
 
 
-def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | None) -> str:
+# A fetch brings every branch and tag: a second revision of the same repository
+# asked for moments later (MindSpore: the hub's default branch, then r1.6; the
+# models repository's master, then a fallback branch) is resolved from it without
+# going back to the network. Monotonic time of each bare mirror's last full fetch.
+_FRESH_FETCH_S = 10.0
+_last_fetch: dict[str, float] = {}
+
+
+def _fetch_and_resolve(
+    url: str, original_url: str, bare: Path, revision: str | None, *, force: bool = False
+) -> str:
+    fetched_at = _last_fetch.get(str(bare))
+    if (
+        not force
+        and fetched_at is not None
+        and time.monotonic() - fetched_at < _FRESH_FETCH_S
+        and bare.exists()
+    ):
+        found = _resolve_fetched(bare, revision)
+        if found:
+            return found
     if not bare.exists():
         bare.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=bare.parent, prefix=".init-"))
@@ -290,15 +310,12 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
             raise DownloadError(
                 f"git could not fetch {original_url}: {exc}", url=original_url
             ) from None
+    _last_fetch[str(bare)] = time.monotonic()
+    found = _resolve_fetched(bare, revision)
+    if found:
+        return found
     if revision is None:
-        found = _has_commit(bare, "refs/polyhub/HEAD")
-        if found:
-            return found
         raise RevisionNotFoundError(f"{original_url} has no default branch (HEAD)")
-    for ref in (f"refs/heads/{revision}", f"refs/tags/{revision}", f"{_ORIGIN}{revision}"):
-        found = _has_commit(bare, ref)
-        if found:
-            return found
     if re.fullmatch(r"[0-9a-fA-F]{7,40}", revision):
         found = _has_commit(bare, revision.lower())
         if found is None and len(revision) == 40:
@@ -324,6 +341,17 @@ def _fetch_and_resolve(url: str, original_url: str, bare: Path, revision: str | 
     raise RevisionNotFoundError(
         f"{original_url} has no branch, tag or commit {revision!r}; it has: {', '.join(branches[:20]) or 'nothing'}"
     )
+
+
+def _resolve_fetched(bare: Path, revision: str | None) -> str | None:
+    """The commit of ``revision`` (``None``: the default branch) among the fetched refs."""
+    if revision is None:
+        return _has_commit(bare, "refs/polyhub/HEAD")
+    for ref in (f"refs/heads/{revision}", f"refs/tags/{revision}", f"{_ORIGIN}{revision}"):
+        found = _has_commit(bare, ref)
+        if found:
+            return found
+    return None
 
 
 def checkout_digest(folder: Path) -> str:

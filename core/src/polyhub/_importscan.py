@@ -68,7 +68,7 @@ def missing_imports(
         file = queue.pop(0)
         try:
             tree = ast.parse(file.read_bytes(), filename=str(file))
-        except (OSError, SyntaxError, ValueError):
+        except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
             continue
         label = file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)
         for node in _import_time_imports(tree.body):
@@ -91,7 +91,7 @@ def imported_from(path: Path, name: str) -> tuple[str, str] | None:
     """``(module, original name)`` of the module-level ``from module import original as name`` in ``path``."""
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     found = None
     for node in _import_time_imports(tree.body):

@@ -74,6 +74,8 @@ class Services(Protocol):
         self, repo_id: str, *, scheme: str | None = None, purpose: str = ""
     ) -> None: ...
 
+    def is_trusted(self, repo_id: str, scheme: str | None = None) -> bool: ...
+
 
 DEPENDENCIES = "dependencies"
 
@@ -129,15 +131,26 @@ def import_code(
         or a local folder that does not exist.
     """
     relpath = _relpath(code)
+    name = code.function or code.entry
+    if name.startswith("__"):
+        # Dunders are the module's machinery (__class__, __loader__), never a model;
+        # refused before any git call.
+        raise MetadataError(
+            f"{name!r} is not a model entry: names starting with '__' are refused",
+            file=code.url,
+            field="code.function" if code.function else "code.entry",
+        )
     checkout_root, commit, ref = _materialise(context, code, relpath)
     path = checkout_root.joinpath(*relpath.parts)
     # The importer's root is the code's folder: its top-level packages (src, official)
     # are the ones next to the file, as when upstream put that folder on sys.path.
     folder = checkout_root.joinpath(*relpath.parts[: len(relpath.parts) - _file_depth(code)])
-    name = code.function or code.entry
     where = f"{code.url}@{commit[:12]}" if commit else code.url
     what = purpose or f"run {relpath.name} of {code.url}"
-    key = (str(context.config.home), code.url, commit, relpath.as_posix()) if commit else None
+    # The importer's root is part of the key: pkg/b.py imported from the root and
+    # b.py of subdir pkg resolve their own imports differently.
+    top = folder.relative_to(checkout_root).as_posix()
+    key = (str(context.config.home), code.url, commit, f"{top}:{relpath}") if commit else None
     entry: _Imported | None = None
     if key is not None and not context.force_reload:
         with _lock:
@@ -145,7 +158,18 @@ def import_code(
     if entry is None:
         entry = _Imported()
         # Read without running anything: an install the user must make comes before trust.
-        check_dependencies(path)
+        try:
+            check_dependencies(path)
+        except UnsupportedError as exc:
+            repo_id = _trust_id(ref)
+            if context.config.trust_repo is True or context.is_trusted(repo_id, scheme=scheme):
+                raise
+            # The names come from a repository nobody trusted: "pip install" them blindly
+            # is how a dependency-confusion package gets in.
+            raise UnsupportedError(
+                f"{exc}. The repository {repo_id} is not trusted either: check it, and the "
+                "packages it names, before installing anything it asks for"
+            ) from None
     _check_trust(context, ref, commit, entry, scheme=scheme, purpose=what)
     module, function, activator = _import(entry, folder, path, name, where)
     if key is not None:
@@ -192,11 +216,19 @@ def _relpath(code: CodeRef) -> PurePosixPath:
         )
     try:
         file = safe_relpath(code.file)
-        folder = safe_relpath(code.subdir) if code.subdir.strip("/.") else PurePosixPath()
+        # "", "." and "/" name the repository's root; ".." must not be stripped to it.
+        root_only = all(p in ("", ".") for p in code.subdir.split("/"))
+        folder = PurePosixPath() if root_only else safe_relpath(code.subdir)
     except UnsafePathError as exc:
         raise MetadataError(
             f"{exc}: model code must stay inside its repository", file=code.url, field="code"
         ) from None
+    if file.suffix != ".py":
+        raise MetadataError(
+            f"{code.file!r} is not a Python file (*.py): the core imports only those",
+            file=code.url,
+            field="code.file",
+        )
     return folder / file
 
 
@@ -296,6 +328,12 @@ def declared_dependencies(path: Path) -> tuple[str, ...]:
         raise MetadataError(
             f"is not valid Python: {exc}", file=str(path), line=getattr(exc, "lineno", None)
         ) from None
+    except (MemoryError, RecursionError):
+        # Expressions nested thousands deep exhaust CPython's parser (x = ------...1):
+        # a hostile file, read before any trust decision.
+        raise MetadataError(
+            "is nested too deep to be read statically", file=str(path), field=DEPENDENCIES
+        ) from None
     found: ast.expr | None = None
     line: int | None = None
     for node in tree.body:
@@ -354,6 +392,13 @@ def check_dependencies(path: Path) -> None:
 # -- trust and import -------------------------------------------------------------
 
 
+def _trust_id(ref: CodeRef) -> str:
+    """The identity trust is checked against: a reference that names none is judged by its URL's."""
+    from ._git import repo_id_from_url
+
+    return ref.repo_id.strip() or repo_id_from_url(ref.url)
+
+
 def _check_trust(
     context: Services,
     ref: CodeRef,
@@ -365,18 +410,20 @@ def _check_trust(
 ) -> None:
     # Asked on every load (trust may have been withdrawn since); only whether the
     # commit is published, a git call, is remembered with the import.
-    context.check_trust(ref.repo_id, scheme=scheme, purpose=purpose)
-    if commit is None:
-        return
     from ._git import is_published
     from ._trust import TrustStore
+
+    repo_id = _trust_id(ref)
+    context.check_trust(repo_id, scheme=scheme, purpose=purpose)
+    if commit is None:
+        return
 
     if not entry.published_known:
         entry.published = is_published(ref.url, commit, context.config)
         entry.published_known = True
     if entry.published is False:
         # The same rule as Context.check_commit_trust.
-        TrustStore(context.config).check_commit(ref.repo_id, commit, purpose=purpose)
+        TrustStore(context.config).check_commit(repo_id, commit, purpose=purpose)
 
 
 def _import(

@@ -325,7 +325,12 @@ def _seed_code(card: ModelCard, ref: Reference, context: Context) -> ModelCard:
     context.seed_checkout(code.url, commit, blob)
     source = str(card.metadata["oci"].get("source") or "")
     original_scheme = source.split(":", 1)[0] if ":" in source else None
-    trusted_origin = bool(code.repo_id) and context.is_trusted(code.repo_id, scheme=original_scheme)
+    # The annotated repo_id is the artifact's word: it counts only as the identity of
+    # the annotated URL, else any artifact could borrow a trusted name for its code.
+    from polyhub import repo_id_from_url
+
+    names_its_url = bool(code.repo_id) and code.repo_id == repo_id_from_url(code.url)
+    trusted_origin = names_its_url and context.is_trusted(code.repo_id, scheme=original_scheme)
     repo_id = code.repo_id if trusted_origin else f"{ref.registry}/{ref.repository}"
     return card.replace(code=replace(code, repo_id=repo_id))
 

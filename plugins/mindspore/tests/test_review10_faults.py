@@ -1,0 +1,47 @@
+"""Known fault found by review 10, held as a strict xfail until the core decides remoteness.
+
+``Context._check_local_reference`` refuses an asset that names a file of this
+machine only when ``card.file`` starts with ``http(s)://``. A MindSpore card
+read from a REMOTE git hub has, as ``file``, its path in the local checkout,
+so a card on the hub whose ``asset-link`` is ``file:///...`` makes polyhub read
+and cache a file of this machine; only format detection stands in the way,
+and a file of the declared format (a private model) passes it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import polyhub
+import pytest
+from polyhub.testing import LoopbackHub
+
+from .conftest import card_text, write_card
+
+
+@pytest.mark.xfail(
+    strict=True, reason="remoteness is read from card.file, a local path for a git-hosted hub"
+)
+def test_a_card_from_a_remote_git_hub_may_not_name_a_local_file(
+    tmp_path: Path, tiny: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    private = tiny["mindir"]  # stands for a model file that was never published
+    work = tmp_path / "hub"
+    write_card(
+        work,
+        "mindspore/2.5/steal",
+        card_text(name="T", assets=[("mindir", private.as_uri(), None)], mindspore_version="2.5"),
+    )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "-b", "master"], cwd=work, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=work, check=True)
+    subprocess.run([*git, "commit", "-qm", "card"], cwd=work, check=True)
+    served = tmp_path / "www"
+    bare = served / "hub.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    subprocess.run(["git", "--git-dir", str(bare), "update-server-info"], check=True)
+    with LoopbackHub(served) as hub:
+        monkeypatch.setenv("POLYHUB_MINDSPORE_HUB", f"{hub.url}/hub.git")
+        with pytest.raises(polyhub.UntrustedError):
+            polyhub.download("mindspore:mindspore/2.5/steal")
