@@ -77,6 +77,9 @@ class Context:
         self._detect = detect
         self._devices = devices or _no_devices
         self._tier = tier
+        # The first remote URL this call read an index or a repository from: cards
+        # built from it come from a remote hub, whatever their plugin says of them.
+        self._remote_origin: str | None = None
         self._runtimes = frozenset(runtimes)
         self.cache = Cache(config)
         self.cache.tier = tier
@@ -170,17 +173,30 @@ class Context:
             return None
         return f"a file the format hooks see as {found or 'no known format'}, not {declared!r}"
 
-    @staticmethod
-    def _check_local_reference(card: ModelCard, asset: Asset) -> None:
+    def _note_origin(self, url: str) -> None:
+        from ._locations import is_local
+
+        if self._remote_origin is None and not is_local(url):
+            self._remote_origin = url
+
+    def _check_local_reference(self, card: ModelCard, asset: Asset) -> None:
         from ._locations import is_local
 
         # A card served by a remote hub must not make polyhub read files of this
         # machine (file:// or a path): that would copy local secrets into the cache.
-        remote = (card.file or "").startswith(("http://", "https://"))
-        if remote and is_local(asset.url):
+        # Remote is what the core saw this call read (an index or a repository by
+        # URL), not only what the plugin says the card's file is: a git-hosted hub's
+        # card file is a path in a local checkout.
+        if not is_local(asset.url):
+            return
+        card_file = card.file or ""
+        origin = (
+            card_file if card_file.startswith(("http://", "https://")) else self._remote_origin
+        )
+        if origin is not None:
             raise UntrustedError(
-                f"{card.file}: the asset {asset.url!r} names a file on this machine, "
-                "which a card from a remote hub may not do"
+                f"{card.file or card.address}: the asset {asset.url!r} names a file on this "
+                f"machine, which a card from a remote hub ({origin}) may not do"
             )
 
     def fetch_url(
@@ -202,6 +218,7 @@ class Context:
         Cached so that list and info work offline; when the network fails and a
         copy is cached, the copy is used with a warning.
         """
+        self._note_origin(url)
         return self.cache.fetch_index(self.rewrite_url(url), original_url=url)
 
     def extract(self, archive: Path, *, key: str, max_bytes: int | None = None) -> Path:
@@ -259,6 +276,7 @@ class Context:
         """
         from ._git import checkout
 
+        self._note_origin(url)
         return checkout(self.rewrite_url(url), revision, self.config, original_url=url)
 
     def seed_checkout(self, url: str, commit: str, archive: Path) -> Path:

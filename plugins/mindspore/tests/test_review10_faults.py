@@ -1,11 +1,10 @@
-"""Known fault found by review 10, held as a strict xfail until the core decides remoteness.
+"""A fault found by review 10: a card from a remote git hub naming a file of this machine.
 
-``Context._check_local_reference`` refuses an asset that names a file of this
-machine only when ``card.file`` starts with ``http(s)://``. A MindSpore card
-read from a REMOTE git hub has, as ``file``, its path in the local checkout,
-so a card on the hub whose ``asset-link`` is ``file:///...`` makes polyhub read
-and cache a file of this machine; only format detection stands in the way,
-and a file of the declared format (a private model) passes it.
+The core refused an asset that names a local file only when ``card.file``
+started with ``http(s)://``; a MindSpore card read from a REMOTE git hub has,
+as ``file``, its path in the local checkout, so ``asset-link: file:///...``
+made polyhub read and cache a file of this machine. The core now judges
+remoteness by what the call itself read (an index or a repository by URL).
 """
 
 from __future__ import annotations
@@ -20,9 +19,6 @@ from polyhub.testing import LoopbackHub
 from .conftest import card_text, write_card
 
 
-@pytest.mark.xfail(
-    strict=True, reason="remoteness is read from card.file, a local path for a git-hosted hub"
-)
 def test_a_card_from_a_remote_git_hub_may_not_name_a_local_file(
     tmp_path: Path, tiny: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
