@@ -1,11 +1,14 @@
-"""Known faults found by review 10, held as strict xfails until the design changes.
+"""A fault found by review 10: a forged code layer seeded as a repository's commit.
 
-``Context.seed_checkout(url, commit, archive)`` takes any tar as the checkout of
-``url`` at ``commit`` without checking that the tree is that commit's: the
-OCI plugin calls it with ``code.url`` and ``code.commit`` read from a registry
-artifact's annotations. A forged artifact therefore (1) runs its code under the
-trust of the repository it names and (2) stays in the git cache as that
-repository's commit, so a later plain load of the repository runs it too.
+``Context.seed_checkout(url, commit, archive)`` took any tar as the checkout of
+``url`` at ``commit`` without checking that the tree is that commit's, and the
+OCI plugin called it with the ORIGINAL repository's URL read from a registry
+artifact's annotations: a forged artifact stayed in the git cache as that
+repository's commit, so a later plain load of the repository ran it. Now only
+URLs git cannot fetch (``oci://REGISTRY/REPO``) may be seeded, and the OCI
+plugin seeds under the registry repository. Still open (docs/fleet.md): a
+forged layer runs under the original repository's trust when that one is
+trusted, since nothing carries the commit object to verify the tree.
 """
 
 from __future__ import annotations
@@ -32,10 +35,6 @@ def _git(cwd: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="seed_checkout does not verify the tree against the commit (see the module docstring)",
-)
 def test_a_forged_code_layer_does_not_become_the_repositorys_commit(tmp_path: Path) -> None:
     repo = tmp_path / "upstream"
     repo.mkdir()

@@ -77,9 +77,11 @@ class Context:
         self._detect = detect
         self._devices = devices or _no_devices
         self._tier = tier
-        # The first remote URL this call read an index or a repository from: cards
-        # built from it come from a remote hub, whatever their plugin says of them.
+        # The first remote URL read (an index, a repository) while the current card
+        # was resolved, and that URL for each card resolved so far: a card read from
+        # a remote hub is remote whatever its plugin says of it.
         self._remote_origin: str | None = None
+        self._card_origins: dict[str, str] = {}
         self._runtimes = frozenset(runtimes)
         self.cache = Cache(config)
         self.cache.tier = tier
@@ -179,6 +181,15 @@ class Context:
         if self._remote_origin is None and not is_local(url):
             self._remote_origin = url
 
+    def _resolving(self) -> None:
+        """The plugin manager is about to resolve a card: forget what earlier ones read."""
+        self._remote_origin = None
+
+    def _resolved(self, card: ModelCard) -> None:
+        """The card just resolved came from what was read since :meth:`_resolving`."""
+        if self._remote_origin is not None:
+            self._card_origins[str(card.address)] = self._remote_origin
+
     def _check_local_reference(self, card: ModelCard, asset: Asset) -> None:
         from ._locations import is_local
 
@@ -191,7 +202,9 @@ class Context:
             return
         card_file = card.file or ""
         origin = (
-            card_file if card_file.startswith(("http://", "https://")) else self._remote_origin
+            card_file
+            if card_file.startswith(("http://", "https://"))
+            else self._card_origins.get(str(card.address))
         )
         if origin is not None:
             raise UntrustedError(

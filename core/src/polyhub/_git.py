@@ -149,6 +149,21 @@ def _repo_key(url: str) -> str:
     return f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{name or 'repo'}"
 
 
+_GIT_SCHEMES = {
+    "http",
+    "https",
+    "git",
+    "ssh",
+    "file",
+    "ftp",
+    "ftps",
+    "ext",
+    "fd",
+    "git+ssh",
+    "ssh+git",
+}
+
+
 def seed_checkout(url: str, commit: str, archive: Path, config: Config) -> Path:
     """Place the tree in the tar ``archive`` as the checkout of ``url`` at ``commit``.
 
@@ -163,6 +178,14 @@ def seed_checkout(url: str, commit: str, archive: Path, config: Config) -> Path:
 
     if not _SHA.match(commit.lower()):
         raise DownloadError(f"refusing to seed {url} at {commit!r}: not a full commit id")
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url)
+    if scheme is None or scheme.group(1).lower() in _GIT_SCHEMES:
+        # Nothing proves the tree is that commit's: seeding a repository git can fetch
+        # would make a plain load of it run whatever the archive holds.
+        raise UntrustedError(
+            f"refusing to seed {url}: only code that has no git remote (e.g. an "
+            "oci://REGISTRY/REPO code layer) may be placed as a checkout"
+        )
     dest = config.home / "git" / "checkouts" / _repo_key(url) / commit.lower()
     if not dest.is_dir():
         extract_tar(archive, dest)

@@ -221,6 +221,7 @@ class Plugins:
         :raises polyhub.PluginError: the plugin returned something else than a card.
         """
         owner = self._source_owner(address.scheme)
+        context._resolving()
         card = self._owned("polyhub_source_resolve", owner)(address=address, context=context)
         if card is None:
             raise ModelNotFoundError(f"the {owner!r} plugin resolved nothing for {address}")
@@ -228,6 +229,7 @@ class Plugins:
             raise PluginError(
                 f"plugin {owner!r} returned {type(card).__name__} for {address}, not a ModelCard"
             )
+        context._resolved(card)
         return card
 
     def list_cards(

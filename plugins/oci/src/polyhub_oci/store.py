@@ -305,11 +305,15 @@ def _suffixes(context: Context) -> dict[str, str]:
 
 
 def _seed_code(card: ModelCard, ref: Reference, context: Context) -> ModelCard:
-    """Put the code layer where ``context.checkout(url, commit)`` finds it, and pick its trust id.
+    """Put the code layer where the core's checkout finds it, and pick its trust id.
 
-    The code runs only if its original repository is trusted (as the original
-    source would decide) or the registry repository is: the card names the
-    original repository when that one is trusted, else ``REGISTRY/REPO``.
+    The layer is seeded as the checkout of the REGISTRY repository
+    (``oci://REGISTRY/REPO`` at the annotated commit), never of the original
+    repository: nothing proves the tree is that commit's, so it must not become
+    what a plain load of the original repository runs. The code runs only if its
+    original repository is trusted (as the original source would decide) or the
+    registry repository is: the card names the original repository when that
+    one is trusted, else ``REGISTRY/REPO``.
     """
     code = card.code
     assert code is not None
@@ -322,7 +326,8 @@ def _seed_code(card: ModelCard, ref: Reference, context: Context) -> ModelCard:
             field="layers",
         )
     blob = context.fetch_url(f"oci://{ref.name}@{layer}", sha256=str(layer)[7:])
-    context.seed_checkout(code.url, commit, blob)
+    seeded = f"oci://{ref.registry}/{ref.repository}"
+    context.seed_checkout(seeded, commit, blob)
     source = str(card.metadata["oci"].get("source") or "")
     original_scheme = source.split(":", 1)[0] if ":" in source else None
     # The annotated repo_id is the artifact's word: it counts only as the identity of
@@ -332,7 +337,7 @@ def _seed_code(card: ModelCard, ref: Reference, context: Context) -> ModelCard:
     names_its_url = bool(code.repo_id) and code.repo_id == repo_id_from_url(code.url)
     trusted_origin = names_its_url and context.is_trusted(code.repo_id, scheme=original_scheme)
     repo_id = code.repo_id if trusted_origin else f"{ref.registry}/{ref.repository}"
-    return card.replace(code=replace(code, repo_id=repo_id))
+    return card.replace(code=replace(code, url=seeded, repo_id=repo_id))
 
 
 def list_cards(filters: Mapping[str, Any], context: Context) -> list[ModelCard]:
