@@ -212,7 +212,10 @@ class SourceSuite:
             pytest.skip("S21: the source has no help (has_help=False)")
         card = assert_calls_cleanly("S21", polyhub.info, sample_address)
         text = source_env.plugins.help_text(card, source_env.context())
-        assert isinstance(text, str) and text.strip(), f"S21: help returned {text!r}"
+        assert isinstance(text, str) and text.strip(), (
+            f"S21: help returned {text!r}; a source without help text says so with "
+            "SourceCapabilities(has_help=False)"
+        )
 
     def test_tampered_asset_raises_hash_mismatch(
         self,
