@@ -283,7 +283,7 @@ def load(
     :param verify: re-hash cached files before use (default: ``POLYHUB_VERIFY``; otherwise
         their size and mtime are compared with those recorded when they were cached).
     :param lock: a lock file (``polyhub lock``): refuse the model unless its assets and
-        code are the locked ones (:class:`~polyhub._lockfile.LockMismatchError`), and
+        code are the locked ones (:class:`~polyhub.LockMismatchError`), and
         run the locked commit of its code.
     :param options: the source's options (``hub=``, ``opset=``...) and the model's
         keyword arguments (``pretrained=True``, ``num_classes=10``).
