@@ -17,7 +17,6 @@ import logging
 import os
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from polyhub._cache import Cache
 from polyhub._config import read_config
 from polyhub._git import checkout
 from polyhub.testing import LoopbackHub, Request
+from polyhub.testing import git as _git
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -611,19 +611,6 @@ def _tls_material(folder: Path) -> tuple[Path, Path]:
         + cert.public_bytes(serialization.Encoding.PEM)
     )
     return ca_pem, server_pem
-
-
-def _git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@t",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@t",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 @dataclass

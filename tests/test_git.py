@@ -12,19 +12,7 @@ from polyhub import DownloadError, OfflineError, RevisionNotFoundError
 from polyhub._config import read_config
 from polyhub._git import checkout, repo_id_from_url
 from polyhub._isolation import RepoImporter
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@t",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@t",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
+from polyhub.testing import git
 
 
 def make_repo(path: Path, files: dict[str, str], branch: str = "master") -> Path:

@@ -8,7 +8,6 @@ the ``https://github.com`` addresses a hub would give.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,27 +15,7 @@ from polyhub import DownloadError, RevisionNotFoundError, UntrustedError
 from polyhub._config import Config, read_config
 from polyhub._git import Checkout, is_published
 from polyhub._git import checkout as core_checkout
-
-ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@t",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@t",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        # file:// submodules need protocol.file.allow=always since git 2.38.1 (CVE-2022-39253).
-        ["git", "-c", "protocol.file.allow=always", *args],
-        cwd=cwd,
-        env={**os.environ, **ENV},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+from polyhub.testing import git
 
 
 def publish(root: Path, name: str, files: dict[str, str], branch: str = "master") -> Path:

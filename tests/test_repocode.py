@@ -9,7 +9,6 @@ says whether any of it ran.
 from __future__ import annotations
 
 import logging
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,9 @@ import polyhub
 import pytest
 from polyhub import CodeRef, MetadataError, UnsupportedError, UntrustedError
 from polyhub._git import repo_id_from_url
+from polyhub.testing import git
 
 pytestmark = pytest.mark.usefixtures("home")
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def commit(repo: Path, files: dict[str, str], branch: str = "master") -> str:

@@ -13,7 +13,6 @@ trusted, since nothing carries the commit object to verify the tree.
 
 from __future__ import annotations
 
-import subprocess
 import tarfile
 from pathlib import Path
 
@@ -21,18 +20,9 @@ import polyhub
 import pytest
 from polyhub import CodeRef
 from polyhub._git import repo_id_from_url
+from polyhub.testing import git as _git
 
 pytestmark = pytest.mark.usefixtures("home")
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def test_a_forged_code_layer_does_not_become_the_repositorys_commit(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ __all__ = [
     "Patcher",
     "Plugins",
     "Request",
+    "git",
     "isolated_home",
     "plugin_manager",
     "use_plugins",
@@ -555,3 +556,37 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     if start >= size or end <= start:
         return None
     return (start, end)
+
+
+# The identity and settings of every repository a test makes: the developer's own
+# git configuration (hooks, signing, templates) must not change what a test sees.
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "polyhub-test",
+    "GIT_AUTHOR_EMAIL": "test@localhost",
+    "GIT_COMMITTER_NAME": "polyhub-test",
+    "GIT_COMMITTER_EMAIL": "test@localhost",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(cwd: str | os.PathLike[str], *args: str) -> str:
+    """Run ``git ARGS`` in ``cwd`` for a test's own repository and return its output, stripped.
+
+    A fixed author and committer, no global or system configuration, and
+    ``file://`` submodules allowed (git refuses them by default since 2.38.1), so
+    a repository made in a test is the same on every machine.
+
+    :raises subprocess.CalledProcessError: git failed (its stderr is on the exception).
+    """
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-c", "protocol.file.allow=always", *args],
+        cwd=cwd,
+        env={**os.environ, **_GIT_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()

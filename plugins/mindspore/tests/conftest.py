@@ -6,14 +6,13 @@ repositories (``file://``) or a ``http.server`` on 127.0.0.1.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from polyhub.testing import LoopbackHub, isolated_home
+from polyhub.testing import LoopbackHub, git, isolated_home
 from polyhub_mindspore.demo import TINY_NET_SOURCE, card_text, make_tiny_models, sha256_of
 
 # shared/ sits next to the repository root: <root>/../shared/realdata.
@@ -66,21 +65,6 @@ def server(tmp_path: Path) -> Iterator[Server]:
     root.mkdir()
     with Server(root) as srv:
         yield srv
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def commit_all(repo: Path, message: str = "c") -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from polyhub.testing import LoopbackHub, isolated_home
+from polyhub.testing import git as _git
 
 BINARY = "docker-registry"
 
@@ -187,26 +188,6 @@ def create_network(name, *args, **kwargs):
         return net_module.TinyDense(*args, **kwargs)
     raise NotImplementedError(name)
 """
-
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env={**os.environ, **_GIT_ENV},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 @pytest.fixture
