@@ -78,10 +78,8 @@ class Context:
         self._devices = devices or _no_devices
         self._tier = tier
         # The first remote URL read (an index, a repository) while the current card
-        # was resolved, and that URL for each card resolved so far: a card read from
-        # a remote hub is remote whatever its plugin says of it.
+        # was resolved: the plugin manager stamps it on the card (ModelCard.origin).
         self._remote_origin: str | None = None
-        self._card_origins: dict[str, str] = {}
         self._runtimes = frozenset(runtimes)
         self.cache = Cache(config)
         self.cache.tier = tier
@@ -185,27 +183,24 @@ class Context:
         """The plugin manager is about to resolve a card: forget what earlier ones read."""
         self._remote_origin = None
 
-    def _resolved(self, card: ModelCard) -> None:
-        """The card just resolved came from what was read since :meth:`_resolving`."""
-        if self._remote_origin is not None:
-            self._card_origins[str(card.address)] = self._remote_origin
+    def _resolved(self, card: ModelCard) -> ModelCard:
+        """The card just resolved, stamped with the remote URL read since :meth:`_resolving`."""
+        if self._remote_origin is None or card.origin is not None:
+            return card
+        return card.replace(origin=self._remote_origin)
 
     def _check_local_reference(self, card: ModelCard, asset: Asset) -> None:
         from ._locations import is_local
 
         # A card served by a remote hub must not make polyhub read files of this
         # machine (file:// or a path): that would copy local secrets into the cache.
-        # Remote is what the core saw this call read (an index or a repository by
-        # URL), not only what the plugin says the card's file is: a git-hosted hub's
-        # card file is a path in a local checkout.
+        # Remote is what the core saw the card's resolve read (ModelCard.origin, kept
+        # by the card into later calls), not only what the plugin says the card's
+        # file is: a git-hosted hub's card file is a path in a local checkout.
         if not is_local(asset.url):
             return
         card_file = card.file or ""
-        origin = (
-            card_file
-            if card_file.startswith(("http://", "https://"))
-            else self._card_origins.get(str(card.address))
-        )
+        origin = card_file if card_file.startswith(("http://", "https://")) else card.origin
         if origin is not None:
             raise UntrustedError(
                 f"{card.file or card.address}: the asset {asset.url!r} names a file on this "

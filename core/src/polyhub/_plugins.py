@@ -229,8 +229,7 @@ class Plugins:
             raise PluginError(
                 f"plugin {owner!r} returned {type(card).__name__} for {address}, not a ModelCard"
             )
-        context._resolved(card)
-        return card
+        return context._resolved(card)
 
     def list_cards(
         self, scheme: str, filters: Mapping[str, Any], context: Context

@@ -170,6 +170,9 @@ class ModelCard:
     """What a source knows about one model, without downloading it.
 
     ``metadata`` keeps the hub's raw record (every key, known or not).
+    ``origin`` is set by the core, not the source: the first remote URL (an index,
+    a repository) read while the card was resolved, or ``None`` when everything
+    read was local. A card with an origin may not name files of this machine.
     """
 
     address: Address
@@ -188,6 +191,7 @@ class ModelCard:
     license: str | None = None
     file: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    origin: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _frozen_mapping(self, "metadata")

@@ -10,6 +10,7 @@ remoteness by what the call itself read (an index or a repository by URL).
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import polyhub
@@ -19,9 +20,11 @@ from polyhub.testing import LoopbackHub
 from .conftest import card_text, write_card
 
 
-def test_a_card_from_a_remote_git_hub_may_not_name_a_local_file(
+@pytest.fixture
+def remote_hub_stealing(
     tmp_path: Path, tiny: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Iterator[str]:
+    """A remote git hub whose card names a file of this machine; yields its address."""
     private = tiny["mindir"]  # stands for a model file that was never published
     work = tmp_path / "hub"
     write_card(
@@ -39,5 +42,17 @@ def test_a_card_from_a_remote_git_hub_may_not_name_a_local_file(
     subprocess.run(["git", "--git-dir", str(bare), "update-server-info"], check=True)
     with LoopbackHub(served) as hub:
         monkeypatch.setenv("POLYHUB_MINDSPORE_HUB", f"{hub.url}/hub.git")
-        with pytest.raises(polyhub.UntrustedError):
-            polyhub.download("mindspore:mindspore/2.5/steal")
+        yield "mindspore:mindspore/2.5/steal"
+
+
+def test_a_card_from_a_remote_git_hub_may_not_name_a_local_file(remote_hub_stealing: str) -> None:
+    with pytest.raises(polyhub.UntrustedError):
+        polyhub.download(remote_hub_stealing)
+
+
+def test_the_card_keeps_its_remoteness_into_another_call(remote_hub_stealing: str) -> None:
+    # mindspore_hub's load_weights shim resolves with info() and fetches with fetch(): two
+    # calls, two contexts. The card itself must carry where it was read from.
+    card = polyhub.info(remote_hub_stealing)
+    with pytest.raises(polyhub.UntrustedError):
+        polyhub.fetch(card, card.assets[0])
